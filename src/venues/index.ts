@@ -1,0 +1,26 @@
+/**
+ * The venue registry: registering a venue here is the only shared edit when adding one (ADD_A_VENUE.md).
+ * Keys are our venue ids; `captureNames` maps the exchange names that capture files use.
+ */
+import type { FeedHandlerFactory } from './feed-handler.ts';
+
+export interface VenueRegistration {
+  readonly id: string;
+  readonly name: string;
+  /** Names this venue has in cryptofeed captures (`"exchange"` in the header line). */
+  readonly captureNames: readonly string[];
+  readonly createFeedHandler: FeedHandlerFactory;
+  /** For captures without a header: whether a received frame looks like this venue's. */
+  readonly sniff?: (frame: string) => boolean;
+}
+
+export const VENUES: readonly VenueRegistration[] = [];
+
+export function venueById(id: string): VenueRegistration | undefined {
+  return VENUES.find((v) => v.id === id);
+}
+
+export function venueByCaptureName(name: string): VenueRegistration | undefined {
+  const n = name.toUpperCase();
+  return VENUES.find((v) => v.captureNames.includes(n));
+}
