@@ -80,7 +80,7 @@ export class L2Book {
   /** Parses a price text to this book's scale (growing it if needed). Throws a typed error on bad input. */
   parsePrice(text: string): number {
     let p = parseScaled(text, this._priceScale);
-    if (p !== p) {
+    if (Number.isNaN(p)) {
       this.growPriceScale(fractionDigits(text), text);
       p = parseScaled(text, this._priceScale);
     }
@@ -91,7 +91,7 @@ export class L2Book {
   /** Parses a size text to this book's scale (growing it if needed). Throws a typed error on bad input. */
   parseSize(text: string): number {
     let s = parseScaled(text, this._sizeScale);
-    if (s !== s) {
+    if (Number.isNaN(s)) {
       this.growSizeScale(fractionDigits(text), text);
       s = parseScaled(text, this._sizeScale);
     }

@@ -14,29 +14,69 @@ export interface ErrorSpec {
 
 export const ERROR_CATALOGUE = {
   // Input and parsing
-  QOB_ERR_INVALID_DECIMAL: { status: 400, retry: 'non-retryable', summary: 'A price or size is not a finite decimal number' },
+  QOB_ERR_INVALID_DECIMAL: {
+    status: 400,
+    retry: 'non-retryable',
+    summary: 'A price or size is not a finite decimal number',
+  },
   QOB_ERR_NEGATIVE_SIZE: { status: 400, retry: 'non-retryable', summary: 'A size is negative' },
   QOB_ERR_NONPOSITIVE_PRICE: { status: 400, retry: 'non-retryable', summary: 'A price is zero or negative' },
-  QOB_ERR_DECIMAL_RANGE: { status: 400, retry: 'non-retryable', summary: 'A decimal does not fit the exact range of the book at its scale' },
+  QOB_ERR_DECIMAL_RANGE: {
+    status: 400,
+    retry: 'non-retryable',
+    summary: 'A decimal does not fit the exact range of the book at its scale',
+  },
   QOB_ERR_DIVISION_BY_ZERO: { status: 400, retry: 'non-retryable', summary: 'Division of a decimal by zero' },
-  QOB_ERR_MALFORMED_MESSAGE: { status: 400, retry: 'non-retryable', summary: 'A venue or client message does not have the expected shape' },
-  QOB_ERR_UNKNOWN_MESSAGE: { status: 400, retry: 'non-retryable', summary: 'A message type that this handler does not know' },
+  QOB_ERR_MALFORMED_MESSAGE: {
+    status: 400,
+    retry: 'non-retryable',
+    summary: 'A venue or client message does not have the expected shape',
+  },
+  QOB_ERR_UNKNOWN_MESSAGE: {
+    status: 400,
+    retry: 'non-retryable',
+    summary: 'A message type that this handler does not know',
+  },
   QOB_ERR_INVALID_SYMBOL: { status: 400, retry: 'non-retryable', summary: 'A symbol cannot be parsed or normalized' },
   QOB_ERR_INVALID_ARGUMENT: { status: 400, retry: 'non-retryable', summary: 'An argument is out of its allowed range' },
-  QOB_ERR_PROTOTYPE_POISONING: { status: 400, retry: 'non-retryable', summary: 'Input contains a __proto__ or constructor.prototype key' },
+  QOB_ERR_PROTOTYPE_POISONING: {
+    status: 400,
+    retry: 'non-retryable',
+    summary: 'Input contains a __proto__ or constructor.prototype key',
+  },
 
   // Configuration
   QOB_ERR_CONFIG_INVALID: { status: 500, retry: 'fatal', summary: 'The configuration has one or more invalid keys' },
   QOB_ERR_CONFIG_FILE: { status: 500, retry: 'fatal', summary: 'The configuration file cannot be read or parsed' },
 
   // Book integrity
-  QOB_ERR_SEQUENCE_GAP: { status: 409, retry: 'retryable', summary: 'A book update does not follow the previous one: the book must resync' },
-  QOB_ERR_CHECKSUM_MISMATCH: { status: 409, retry: 'retryable', summary: 'The book checksum differs from the venue checksum: the book must resync' },
-  QOB_ERR_CROSSED_BOOK: { status: 409, retry: 'retryable', summary: 'Best bid is above best ask on one venue: the book must resync' },
-  QOB_ERR_SNAPSHOT_STALE: { status: 409, retry: 'retryable', summary: 'The snapshot does not overlap the buffered updates' },
+  QOB_ERR_SEQUENCE_GAP: {
+    status: 409,
+    retry: 'retryable',
+    summary: 'A book update does not follow the previous one: the book must resync',
+  },
+  QOB_ERR_CHECKSUM_MISMATCH: {
+    status: 409,
+    retry: 'retryable',
+    summary: 'The book checksum differs from the venue checksum: the book must resync',
+  },
+  QOB_ERR_CROSSED_BOOK: {
+    status: 409,
+    retry: 'retryable',
+    summary: 'Best bid is above best ask on one venue: the book must resync',
+  },
+  QOB_ERR_SNAPSHOT_STALE: {
+    status: 409,
+    retry: 'retryable',
+    summary: 'The snapshot does not overlap the buffered updates',
+  },
   QOB_ERR_BOOK_NOT_SYNCED: { status: 503, retry: 'retryable', summary: 'The book is not in sync and cannot be served' },
   QOB_ERR_BOOK_EMPTY: { status: 409, retry: 'non-retryable', summary: 'The book side has no levels for this query' },
-  QOB_ERR_INSUFFICIENT_LIQUIDITY: { status: 409, retry: 'non-retryable', summary: 'The book does not hold enough size to fill the request' },
+  QOB_ERR_INSUFFICIENT_LIQUIDITY: {
+    status: 409,
+    retry: 'non-retryable',
+    summary: 'The book does not hold enough size to fill the request',
+  },
 
   // Lookups
   QOB_ERR_UNKNOWN_VENUE: { status: 404, retry: 'non-retryable', summary: 'No venue with that id' },
@@ -72,7 +112,13 @@ export class QobError extends Error {
     this.context = Object.freeze({ ...context });
   }
 
-  toJSON(): { code: ErrorCode; message: string; status: number; retry: RetryClass; context: Readonly<Record<string, unknown>> } {
+  toJSON(): {
+    code: ErrorCode;
+    message: string;
+    status: number;
+    retry: RetryClass;
+    context: Readonly<Record<string, unknown>>;
+  } {
     return { code: this.code, message: this.message, status: this.status, retry: this.retry, context: this.context };
   }
 }
@@ -82,6 +128,11 @@ export function isQobError(e: unknown, code?: ErrorCode): e is QobError {
 }
 
 /** Shorthand used in parsers: `throw qobError('QOB_ERR_MALFORMED_MESSAGE', 'missing "b"', { venue })`. */
-export function qobError(code: ErrorCode, message: string, context?: Record<string, unknown>, cause?: unknown): QobError {
+export function qobError(
+  code: ErrorCode,
+  message: string,
+  context?: Record<string, unknown>,
+  cause?: unknown,
+): QobError {
   return new QobError(code, message, context, cause === undefined ? undefined : { cause });
 }

@@ -61,7 +61,7 @@ export function parseScaled(text: string, scale: number): number {
   }
   if (digits === 0) throw invalid(text);
   if (needsScale) return Number.NaN;
-  const used = frac < 0 ? 0 : frac > scale ? scale : frac;
+  const used = frac < 0 ? 0 : Math.min(frac, scale);
   const r = used === scale ? m : m * pow10(scale - used);
   if (r > Number.MAX_SAFE_INTEGER) throw range(text, scale);
   if (r === 0) return 0;
@@ -111,7 +111,11 @@ export function formatScaled(v: number, scale: number, decimals: number = scale)
     if (decimals < scale) {
       const dropped = fracPart.slice(decimals);
       if (!/^0*$/.test(dropped)) {
-        throw qobError('QOB_ERR_INTERNAL', `formatting ${s} at ${decimals} decimals would round`, { value: v, scale, decimals });
+        throw qobError('QOB_ERR_INTERNAL', `formatting ${s} at ${decimals} decimals would round`, {
+          value: v,
+          scale,
+          decimals,
+        });
       }
       fracPart = fracPart.slice(0, decimals);
     } else if (decimals > scale) {

@@ -4,8 +4,9 @@
  * (../shared/design/venue-sync-rules.md). The live connector and the capture replay both drive it, so the
  * code that keeps a book in sync is the same in production, in tests and in replays.
  */
-import { QobError } from '../core/errors.ts';
+
 import { L2Book, type L2BookOptions } from '../book/l2-book.ts';
+import type { QobError } from '../core/errors.ts';
 
 export type BookSyncStatus = 'syncing' | 'in_sync' | 'stale' | 'failed';
 
