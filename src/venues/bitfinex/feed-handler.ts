@@ -1,0 +1,252 @@
+/**
+ * Bitfinex v2 book handler (price-level books P0..P4; raw R0 books and funding books are not handled).
+ * Sync rules (../shared/design/venue-sync-rules.md): the sequence number (conf flag 65536) is one counter
+ * per connection, checked on the whole unfiltered stream (ticker, trades and heartbeats included); a gap
+ * invalidates every book of the connection until it reconnects. `count > 0` sets a level (the sign of the
+ * amount picks the side), `count == 0` deletes it. Books are fixed-depth (`len`): truncate after each
+ * message. With conf flag 131072, `["cs", value]` frames carry a checksum of the top 25 levels.
+ */
+import type { RawLevel } from '../../book/l2-book.ts';
+import { isQobError, type QobError, qobError } from '../../core/errors.ts';
+import { type FeedHandlerOptions, type FrameCounters, TrackedBook, type VenueFeedHandler } from '../feed-handler.ts';
+import { bitfinexChecksum } from './checksum.ts';
+import { type BookEntry, FLAG_SEQ_ALL, isRecord, malformed, parseBookBody, parseChannelFrame } from './wire.ts';
+
+export const BITFINEX_VENUE = 'bitfinex';
+/** Bitfinex's default book length when a subscription names none. */
+const DEFAULT_LEN = 25;
+const PRICE_LEVEL_PRECS: ReadonlySet<string> = new Set(['P0', 'P1', 'P2', 'P3', 'P4']);
+
+interface BfxBook {
+  readonly tb: TrackedBook;
+  len: number;
+  conn: string;
+}
+
+interface Channel {
+  readonly channel: string;
+  readonly symbol: string;
+  /** Set for price-level books we keep. */
+  readonly book: BfxBook | undefined;
+}
+
+interface ConnState {
+  flags: number;
+  lastSeq: number | undefined;
+  readonly channels: Map<number, Channel>;
+}
+
+export class BitfinexFeedHandler implements VenueFeedHandler {
+  readonly venue = BITFINEX_VENUE;
+  readonly counters: FrameCounters = { malformed: 0, unknown: 0 };
+  private readonly options: FeedHandlerOptions;
+  private readonly conns = new Map<string, ConnState>();
+  private readonly byKey = new Map<string, BfxBook>();
+
+  constructor(options: FeedHandlerOptions = {}) {
+    this.options = options;
+  }
+
+  books(): Iterable<TrackedBook> {
+    return [...this.byKey.values()].map((b) => b.tb);
+  }
+
+  onConnect(conn: string, _url: string, tsRecvMs: number): void {
+    this.conns.set(conn, { flags: 0, lastSeq: undefined, channels: new Map() });
+    for (const b of this.byKey.values()) {
+      if (b.conn === conn && b.tb.status !== 'stale') b.tb.invalidate('new connection', tsRecvMs);
+    }
+  }
+
+  onSend(conn: string, data: string, _tsMs: number): void {
+    let o: unknown;
+    try {
+      o = JSON.parse(data);
+    } catch {
+      return;
+    }
+    // {"event":"conf","flags":65536}: the flags apply to the frames that follow on this connection.
+    if (isRecord(o) && o.event === 'conf' && typeof o.flags === 'number') this.conn(conn).flags = o.flags;
+  }
+
+  onHttp(_url: string, _body: string, _tsRecvMs: number): void {
+    // Reference lists (pairs, currencies) are not needed to keep books.
+  }
+
+  onFrame(conn: string, data: string, tsRecvMs: number): void {
+    try {
+      this.handle(conn, data, tsRecvMs);
+    } catch (e) {
+      const err: QobError = isQobError(e)
+        ? e
+        : qobError(
+            'QOB_ERR_MALFORMED_MESSAGE',
+            `bitfinex: ${(e as Error)?.message ?? String(e)}`,
+            { venue: BITFINEX_VENUE },
+            e,
+          );
+      if (err.code === 'QOB_ERR_UNKNOWN_MESSAGE') this.counters.unknown++;
+      else this.counters.malformed++;
+      this.options.onBadFrame?.(err, conn);
+    }
+  }
+
+  private conn(conn: string): ConnState {
+    let s = this.conns.get(conn);
+    if (s === undefined) {
+      s = { flags: 0, lastSeq: undefined, channels: new Map() };
+      this.conns.set(conn, s);
+    }
+    return s;
+  }
+
+  private unknown(what: string): QobError {
+    return qobError('QOB_ERR_UNKNOWN_MESSAGE', `bitfinex: ${what}`, { venue: BITFINEX_VENUE });
+  }
+
+  private handle(conn: string, data: string, ts: number): void {
+    let o: unknown;
+    try {
+      o = JSON.parse(data);
+    } catch (e) {
+      throw malformed(`not JSON: ${(e as Error).message}`, { text: data.slice(0, 80) });
+    }
+    const state = this.conn(conn);
+    if (isRecord(o)) {
+      this.onEvent(conn, state, o, ts);
+      return;
+    }
+    if (!Array.isArray(o)) throw malformed('expected a JSON object or array');
+    const f = parseChannelFrame(o, (state.flags & FLAG_SEQ_ALL) !== 0);
+    if (f.seq !== undefined) this.checkSequence(state, f.seq, ts);
+    const ch = state.channels.get(f.chanId);
+    if (ch === undefined) throw this.unknown(`frame on unknown channel ${f.chanId}`);
+    if (ch.book === undefined) {
+      if (f.body[0] === 'hb') return;
+      throw this.unknown(`${ch.channel} frame (${ch.symbol})`);
+    }
+    const body = parseBookBody(f.body);
+    const b = ch.book;
+    switch (body.kind) {
+      case 'heartbeat':
+        return;
+      case 'checksum':
+        this.verify(b, body.checksum, ts);
+        return;
+      case 'snapshot':
+        this.snapshot(b, body.entries, ts);
+        return;
+      case 'update':
+        this.update(b, body.entry, ts);
+        return;
+    }
+  }
+
+  /** One counter for the whole connection: any frame out of order means frames were lost. */
+  private checkSequence(state: ConnState, seq: number, ts: number): void {
+    const last = state.lastSeq;
+    state.lastSeq = seq;
+    if (last === undefined || seq === last + 1) return;
+    for (const ch of state.channels.values()) {
+      if (ch.book !== undefined && ch.book.tb.status !== 'stale') {
+        ch.book.tb.gap(`sequence ${seq} after ${last}`, ts);
+      }
+    }
+  }
+
+  private onEvent(conn: string, state: ConnState, o: Record<string, unknown>, ts: number): void {
+    switch (o.event) {
+      case 'info':
+      case 'pong':
+      case 'error':
+        return;
+      case 'conf':
+        if (o.status === 'OK' && typeof o.flags === 'number') state.flags = o.flags;
+        return;
+      case 'subscribed':
+        this.onSubscribed(conn, state, o);
+        return;
+      case 'unsubscribed': {
+        const chanId = Number(o.chanId);
+        const ch = state.channels.get(chanId);
+        state.channels.delete(chanId);
+        ch?.book?.tb.invalidate('unsubscribed', ts);
+        return;
+      }
+      default:
+        throw this.unknown(`event ${JSON.stringify(o.event).slice(0, 40)}`);
+    }
+  }
+
+  private onSubscribed(conn: string, state: ConnState, o: Record<string, unknown>): void {
+    const chanId = o.chanId;
+    if (typeof chanId !== 'number' || !Number.isSafeInteger(chanId) || typeof o.channel !== 'string') {
+      throw malformed('"subscribed" needs a numeric chanId and a channel');
+    }
+    const symbol = typeof o.symbol === 'string' ? o.symbol : typeof o.key === 'string' ? o.key : '';
+    let book: BfxBook | undefined;
+    const prec = typeof o.prec === 'string' ? o.prec : 'P0';
+    // Price-level trading books only: funding books ("f...") have four fields per level, R0 is raw orders.
+    if (o.channel === 'book' && PRICE_LEVEL_PRECS.has(prec) && symbol.startsWith('t')) {
+      const len = o.len === undefined ? DEFAULT_LEN : Number(o.len);
+      if (!Number.isSafeInteger(len) || len <= 0) throw malformed('book "len" must be a positive integer', { symbol });
+      const key = prec === 'P0' ? symbol : `${symbol}:${prec}`;
+      book = this.byKey.get(key);
+      if (book === undefined) {
+        book = { tb: new TrackedBook(BITFINEX_VENUE, symbol, key, this.options), len, conn };
+        this.byKey.set(key, book);
+      }
+      book.len = len;
+      book.conn = conn;
+    }
+    state.channels.set(chanId, { channel: o.channel, symbol, book });
+  }
+
+  private snapshot(b: BfxBook, entries: readonly BookEntry[], ts: number): void {
+    const bids: RawLevel[] = [];
+    const asks: RawLevel[] = [];
+    for (const e of entries) {
+      if (e.count === 0) continue; // a snapshot lists live levels only
+      (isAsk(e) ? asks : bids).push([e.price, absText(e.amount)]);
+    }
+    const tb = b.tb;
+    tb.book.applySnapshot(bids, asks); // validated first: a typed error leaves the book as it was
+    tb.beginResync(ts);
+    tb.book.truncate(b.len);
+    tb.updates++;
+    tb.setStatus('in_sync', 'snapshot', ts);
+    tb.checkCrossed(ts);
+  }
+
+  private update(b: BfxBook, e: BookEntry, ts: number): void {
+    const tb = b.tb;
+    if (!tb.inSync) return; // waiting for a snapshot
+    // count == 0 deletes: amount 1 from the bids, -1 from the asks.
+    const level: RawLevel = [e.price, e.count === 0 ? '0' : absText(e.amount)];
+    if (isAsk(e)) tb.book.applyDelta(undefined, [level]);
+    else tb.book.applyDelta([level], undefined);
+    tb.book.truncate(b.len);
+    tb.updates++;
+    tb.checkCrossed(ts);
+  }
+
+  private verify(b: BfxBook, expected: number, ts: number): void {
+    const tb = b.tb;
+    if (!tb.inSync) return;
+    const got = bitfinexChecksum(tb.book);
+    if (got === expected) tb.checksumsVerified++;
+    else tb.checksumFailed(`checksum ${got} != venue ${expected}`, ts);
+  }
+}
+
+function isAsk(e: BookEntry): boolean {
+  return e.amount.charCodeAt(0) === 45; /* - */
+}
+
+function absText(amount: string): string {
+  return amount.charCodeAt(0) === 45 ? amount.slice(1) : amount;
+}
+
+export function createBitfinexFeedHandler(options?: FeedHandlerOptions): VenueFeedHandler {
+  return new BitfinexFeedHandler(options);
+}

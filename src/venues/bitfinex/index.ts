@@ -1,0 +1,13 @@
+import type { VenueRegistration } from '../index.ts';
+import { BITFINEX_VENUE, createBitfinexFeedHandler } from './feed-handler.ts';
+
+export { BitfinexFeedHandler } from './feed-handler.ts';
+
+/** Bitfinex v2 public WebSocket (`book`, price-level precisions P0..P4). */
+export const bitfinex: VenueRegistration = {
+  id: BITFINEX_VENUE,
+  name: 'Bitfinex',
+  captureNames: ['BITFINEX'],
+  createFeedHandler: createBitfinexFeedHandler,
+  sniff: (frame) => frame.startsWith('{"event":"info","version":2') || /^\[\d+,"hb"/.test(frame),
+};

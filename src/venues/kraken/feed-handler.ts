@@ -1,0 +1,329 @@
+/**
+ * Kraken spot book handler: WS v1 `book-N` channels (the captures) and WS v2 `book` (rules in
+ * ../shared/design/venue-sync-rules.md). No sequence numbers: the CRC32 checksum is the only gap detector.
+ * After every message: apply the levels in order, truncate each side to the subscribed depth, then verify.
+ */
+import { isQobError, type QobError, qobError } from '../../core/errors.ts';
+import { writtenFractionDigits } from '../../core/fixed.ts';
+import { type FeedHandlerOptions, type FrameCounters, TrackedBook, type VenueFeedHandler } from '../feed-handler.ts';
+import { krakenChecksum } from './checksum.ts';
+import {
+  isRecord,
+  type KrakenV2Level,
+  malformed,
+  parseJson,
+  parseLossless,
+  parseV1ChannelFrame,
+  parseV2Book,
+  parseV2Instruments,
+} from './wire.ts';
+
+export const KRAKEN_VENUE = 'kraken';
+/** Kraken's default book depth when a subscription names none. */
+const DEFAULT_DEPTH = 10;
+
+interface KrakenBook {
+  readonly tb: TrackedBook;
+  depth: number;
+  conn: string;
+  /** Fraction digits the venue writes for this pair (trailing zeros included), learned from its text. */
+  priceDecimals: number;
+  qtyDecimals: number;
+}
+
+interface ConnState {
+  /** v1 channelID -> book. */
+  readonly channels: Map<number, KrakenBook>;
+  /** Depth of the last subscribe we sent, by pair (v1) or symbol (v2). */
+  readonly depthBySymbol: Map<string, number>;
+}
+
+/** `[price, qty, ...]` text, validated by the wire parsers. */
+type RawLevels = readonly (readonly string[])[];
+
+export class KrakenFeedHandler implements VenueFeedHandler {
+  readonly venue = KRAKEN_VENUE;
+  readonly counters: FrameCounters = { malformed: 0, unknown: 0 };
+  private readonly options: FeedHandlerOptions;
+  private readonly conns = new Map<string, ConnState>();
+  private readonly byKey = new Map<string, KrakenBook>();
+  /** v2 `instrument` precisions by symbol. */
+  private readonly precisions = new Map<string, { price: number; qty: number }>();
+
+  constructor(options: FeedHandlerOptions = {}) {
+    this.options = options;
+  }
+
+  books(): Iterable<TrackedBook> {
+    return [...this.byKey.values()].map((b) => b.tb);
+  }
+
+  onConnect(conn: string, _url: string, tsRecvMs: number): void {
+    this.conns.set(conn, { channels: new Map(), depthBySymbol: new Map() });
+    for (const b of this.byKey.values()) {
+      if (b.conn === conn && b.tb.status !== 'stale') b.tb.invalidate('new connection', tsRecvMs);
+    }
+  }
+
+  onSend(conn: string, data: string, _tsMs: number): void {
+    let o: unknown;
+    try {
+      o = JSON.parse(data);
+    } catch {
+      return; // our own frames; nothing to learn from one that is not JSON
+    }
+    if (!isRecord(o)) return;
+    const state = this.conn(conn);
+    // v1: {"event":"subscribe","pair":[...],"subscription":{"name":"book","depth":N}}
+    if (o.event === 'subscribe' && isRecord(o.subscription) && o.subscription.name === 'book') {
+      const depth = typeof o.subscription.depth === 'number' ? o.subscription.depth : DEFAULT_DEPTH;
+      if (Array.isArray(o.pair)) for (const p of o.pair) if (typeof p === 'string') state.depthBySymbol.set(p, depth);
+    }
+    // v2: {"method":"subscribe","params":{"channel":"book","symbol":[...],"depth":N}}
+    if (o.method === 'subscribe' && isRecord(o.params) && o.params.channel === 'book') {
+      const depth = typeof o.params.depth === 'number' ? o.params.depth : DEFAULT_DEPTH;
+      if (Array.isArray(o.params.symbol)) {
+        for (const s of o.params.symbol) if (typeof s === 'string') state.depthBySymbol.set(`v2:${s}`, depth);
+      }
+    }
+  }
+
+  onHttp(_url: string, _body: string, _tsRecvMs: number): void {
+    // Kraken books come from the WebSocket snapshot; REST bodies are not used.
+  }
+
+  onFrame(conn: string, data: string, tsRecvMs: number): void {
+    try {
+      this.handle(conn, data, tsRecvMs);
+    } catch (e) {
+      this.badFrame(e, conn);
+    }
+  }
+
+  private badFrame(e: unknown, conn: string): void {
+    const err: QobError = isQobError(e)
+      ? e
+      : qobError('QOB_ERR_MALFORMED_MESSAGE', `kraken: ${(e as Error)?.message ?? String(e)}`, { venue: 'kraken' }, e);
+    if (err.code === 'QOB_ERR_UNKNOWN_MESSAGE') this.counters.unknown++;
+    else this.counters.malformed++;
+    this.options.onBadFrame?.(err, conn);
+  }
+
+  private conn(conn: string): ConnState {
+    let s = this.conns.get(conn);
+    if (s === undefined) {
+      s = { channels: new Map(), depthBySymbol: new Map() };
+      this.conns.set(conn, s);
+    }
+    return s;
+  }
+
+  private unknown(what: string): QobError {
+    return qobError('QOB_ERR_UNKNOWN_MESSAGE', `kraken: ${what}`, { venue: KRAKEN_VENUE });
+  }
+
+  private handle(conn: string, data: string, ts: number): void {
+    const first = data.charCodeAt(0);
+    if (first === 91 /* [ */) {
+      const a = parseJson(data);
+      if (!Array.isArray(a)) throw malformed('expected an array frame');
+      this.onV1Channel(conn, a, ts);
+      return;
+    }
+    // Objects: v1 events are small and v2 needs number text, so every object is parsed losslessly.
+    const o = parseLossless(data);
+    if (!isRecord(o)) throw malformed('expected a JSON object or array');
+    if (typeof o.event === 'string') {
+      this.onV1Event(conn, o, ts);
+      return;
+    }
+    if (typeof o.channel === 'string') {
+      this.onV2Channel(conn, o, ts);
+      return;
+    }
+    if (typeof o.method === 'string') {
+      this.onV2Method(conn, o);
+      return;
+    }
+    throw this.unknown('a frame with neither "event", "channel" nor "method"');
+  }
+
+  // ---- v1 ------------------------------------------------------------------------------------------
+
+  private onV1Event(conn: string, o: Record<string, unknown>, ts: number): void {
+    switch (o.event) {
+      case 'heartbeat':
+      case 'systemStatus':
+      case 'pong':
+        return;
+      case 'subscriptionStatus':
+        this.onSubscriptionStatus(conn, o, ts);
+        return;
+      default:
+        throw this.unknown(`event ${JSON.stringify(o.event).slice(0, 40)}`);
+    }
+  }
+
+  /** Lossless parse: numbers (channelID, depth) arrive as text. */
+  private onSubscriptionStatus(conn: string, o: Record<string, unknown>, ts: number): void {
+    const sub = isRecord(o.subscription) ? o.subscription : undefined;
+    if (sub?.name !== 'book') return;
+    if (typeof o.pair !== 'string') throw malformed('subscriptionStatus without "pair"');
+    const channelId = Number(o.channelID);
+    const state = this.conn(conn);
+    if (o.status === 'subscribed') {
+      if (!Number.isSafeInteger(channelId)) throw malformed('subscriptionStatus without a valid "channelID"');
+      const depth = Number(sub.depth ?? state.depthBySymbol.get(o.pair) ?? DEFAULT_DEPTH);
+      if (!Number.isSafeInteger(depth) || depth <= 0) throw malformed('subscription depth must be a positive integer');
+      state.channels.set(channelId, this.bookFor(`v1:${o.pair}`, o.pair, conn, depth));
+    } else if (o.status === 'unsubscribed') {
+      const b = state.channels.get(channelId);
+      if (b !== undefined) {
+        state.channels.delete(channelId);
+        b.tb.invalidate('unsubscribed', ts);
+      }
+    }
+  }
+
+  private bookFor(key: string, symbol: string, conn: string, depth: number): KrakenBook {
+    let b = this.byKey.get(key);
+    if (b === undefined) {
+      b = {
+        tb: new TrackedBook(KRAKEN_VENUE, symbol, key, this.options),
+        depth,
+        conn,
+        priceDecimals: 0,
+        qtyDecimals: 0,
+      };
+      this.byKey.set(key, b);
+    }
+    b.conn = conn;
+    b.depth = depth;
+    return b;
+  }
+
+  private onV1Channel(conn: string, a: unknown[], ts: number): void {
+    const f = parseV1ChannelFrame(a);
+    if (f === undefined) throw this.unknown(`channel ${String(a[a.length - 2]).slice(0, 40)}`);
+    const state = this.conn(conn);
+    let b = state.channels.get(f.channelId);
+    if (b === undefined) {
+      // No subscriptionStatus seen: the frame itself names the channel ("book-1000") and the pair.
+      const depth = Number(f.channelName.slice(5));
+      b = this.bookFor(`v1:${f.pair}`, f.pair, conn, Number.isSafeInteger(depth) && depth > 0 ? depth : DEFAULT_DEPTH);
+      state.channels.set(f.channelId, b);
+    }
+    if (f.snapshot) this.applySnapshot(b, f.bids, f.asks, f.checksum, ts);
+    else this.applyUpdate(b, f.bids, f.asks, f.checksum, ts);
+  }
+
+  // ---- v2 ------------------------------------------------------------------------------------------
+
+  private onV2Method(conn: string, o: Record<string, unknown>): void {
+    if (o.method === 'pong' || o.method === 'unsubscribe') return;
+    if (o.method === 'subscribe') {
+      // {"method":"subscribe","result":{"channel":"book","depth":10,"symbol":"ALGO/USD"},"success":true}
+      const r = o.result;
+      if (isRecord(r) && r.channel === 'book' && typeof r.symbol === 'string' && r.depth !== undefined) {
+        const depth = Number(r.depth);
+        if (Number.isSafeInteger(depth) && depth > 0) this.conn(conn).depthBySymbol.set(`v2:${r.symbol}`, depth);
+      }
+      return;
+    }
+    throw this.unknown(`method ${JSON.stringify(o.method).slice(0, 40)}`);
+  }
+
+  private onV2Channel(conn: string, o: Record<string, unknown>, ts: number): void {
+    switch (o.channel) {
+      case 'heartbeat':
+      case 'status':
+        return;
+      case 'instrument':
+        for (const p of parseV2Instruments(o)) {
+          this.precisions.set(p.symbol, { price: p.pricePrecision, qty: p.qtyPrecision });
+        }
+        return;
+      case 'book': {
+        const m = parseV2Book(o);
+        const state = this.conn(conn);
+        for (const d of m.data) {
+          const depth = state.depthBySymbol.get(`v2:${d.symbol}`) ?? DEFAULT_DEPTH;
+          const b = this.bookFor(`v2:${d.symbol}`, d.symbol, conn, depth);
+          const p = this.precisions.get(d.symbol);
+          if (p !== undefined) {
+            b.priceDecimals = Math.max(b.priceDecimals, p.price);
+            b.qtyDecimals = Math.max(b.qtyDecimals, p.qty);
+          }
+          const bids = d.bids.map(v2Raw);
+          const asks = d.asks.map(v2Raw);
+          if (m.type === 'snapshot') this.applySnapshot(b, bids, asks, d.checksum, ts);
+          else this.applyUpdate(b, bids, asks, d.checksum, ts);
+        }
+        return;
+      }
+      default:
+        throw this.unknown(`channel ${JSON.stringify(o.channel).slice(0, 40)}`);
+    }
+  }
+
+  // ---- book sync (both versions) -------------------------------------------------------------------
+
+  private applySnapshot(
+    b: KrakenBook,
+    bids: RawLevels,
+    asks: RawLevels,
+    checksum: number | undefined,
+    ts: number,
+  ): void {
+    const tb = b.tb;
+    tb.book.applySnapshot(bids, asks); // validated first: a typed error leaves the book as it was
+    tb.beginResync(ts);
+    learnDecimals(b, bids, asks);
+    tb.book.truncate(b.depth);
+    tb.updates++;
+    if (checksum !== undefined && !this.verify(b, checksum, ts)) return;
+    tb.setStatus('in_sync', 'snapshot', ts);
+    tb.checkCrossed(ts);
+  }
+
+  private applyUpdate(b: KrakenBook, bids: RawLevels, asks: RawLevels, checksum: number | undefined, ts: number): void {
+    const tb = b.tb;
+    if (!tb.inSync) return; // waiting for a snapshot
+    tb.book.applyDelta(bids, asks);
+    learnDecimals(b, bids, asks);
+    tb.book.truncate(b.depth);
+    tb.updates++;
+    if (checksum !== undefined && !this.verify(b, checksum, ts)) return;
+    tb.checkCrossed(ts);
+  }
+
+  private verify(b: KrakenBook, expected: number, ts: number): boolean {
+    const got = krakenChecksum(b.tb.book, b.priceDecimals, b.qtyDecimals);
+    if (got === expected) {
+      b.tb.checksumsVerified++;
+      return true;
+    }
+    b.tb.checksumFailed(`checksum ${got} != venue ${expected}`, ts);
+    return false;
+  }
+}
+
+function v2Raw(l: KrakenV2Level): readonly [string, string] {
+  return [l.price, l.qty];
+}
+
+/** The venue writes fixed decimals per pair: the widest text seen is the pair's precision. */
+function learnDecimals(b: KrakenBook, bids: RawLevels, asks: RawLevels): void {
+  for (const side of [bids, asks]) {
+    for (const l of side) {
+      const pd = writtenFractionDigits(l[0] as string);
+      const qd = writtenFractionDigits(l[1] as string);
+      if (pd > b.priceDecimals) b.priceDecimals = pd;
+      if (qd > b.qtyDecimals) b.qtyDecimals = qd;
+    }
+  }
+}
+
+export function createKrakenFeedHandler(options?: FeedHandlerOptions): VenueFeedHandler {
+  return new KrakenFeedHandler(options);
+}

@@ -1,0 +1,219 @@
+/**
+ * Kraken spot WebSocket wire types and parsers (v1 array frames and v2 `book` objects).
+ *
+ * v1 quotes every decimal (docs.kraken.com/api/docs/websocket-v1: "All decimal fields ... are quoted to
+ * preserve precision"), so plain `JSON.parse` keeps their text. v2 sends prices and quantities as bare JSON
+ * numbers with the pair's fixed decimals (`"qty":600.00000000`), which `JSON.parse` would turn into `600`;
+ * `parseLossless` keeps every number token as its source text instead.
+ */
+import { qobError } from '../../core/errors.ts';
+
+/**
+ * `[price, volume, timestamp]`, plus `"r"` when the level is republished (it moved back into range).
+ * Validated to hold at least price and volume strings.
+ */
+export type KrakenV1Level = readonly string[];
+
+export interface KrakenV1BookFrame {
+  readonly channelId: number;
+  /** `as`/`bs` snapshot, or an `a`/`b` update. */
+  readonly snapshot: boolean;
+  readonly asks: readonly KrakenV1Level[];
+  readonly bids: readonly KrakenV1Level[];
+  /** Unsigned CRC32 sent as `"c"` in the last object of an update; snapshots have none. */
+  readonly checksum: number | undefined;
+  readonly channelName: string;
+  readonly pair: string;
+}
+
+/** A v2 `book` level with its number tokens kept as text. */
+export interface KrakenV2Level {
+  readonly price: string;
+  readonly qty: string;
+}
+
+export interface KrakenV2BookData {
+  readonly symbol: string;
+  readonly bids: readonly KrakenV2Level[];
+  readonly asks: readonly KrakenV2Level[];
+  readonly checksum: number | undefined;
+}
+
+export interface KrakenV2BookMessage {
+  readonly type: 'snapshot' | 'update';
+  readonly data: readonly KrakenV2BookData[];
+}
+
+/** A pair's precisions from the v2 `instrument` channel. */
+export interface KrakenV2Instrument {
+  readonly symbol: string;
+  readonly pricePrecision: number;
+  readonly qtyPrecision: number;
+}
+
+const VENUE = 'kraken';
+
+export function malformed(message: string, context: Record<string, unknown> = {}) {
+  return qobError('QOB_ERR_MALFORMED_MESSAGE', `kraken: ${message}`, { venue: VENUE, ...context });
+}
+
+/** JSON.parse that turns a SyntaxError into a typed error. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw malformed(`not JSON: ${(e as Error).message}`, { text: text.slice(0, 80) });
+  }
+}
+
+/**
+ * Parses JSON keeping every number token as its source text (`600.00000000` stays `"600.00000000"`): a
+ * small scan quotes bare number tokens outside strings, then `JSON.parse` does the rest.
+ */
+export function parseLossless(text: string): unknown {
+  const n = text.length;
+  let out = '';
+  let from = 0;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === 92 /* \ */) i += 2;
+        else if (d === 34) break;
+        else i++;
+      }
+      i++;
+    } else if (c === 45 /* - */ || (c >= 48 && c <= 57)) {
+      const start = i;
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if ((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45) i++;
+        else break;
+      }
+      out += `${text.slice(from, start)}"${text.slice(start, i)}"`;
+      from = i;
+    } else {
+      i++;
+    }
+  }
+  return parseJson(from === 0 ? text : out + text.slice(from));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function v1Levels(v: unknown, field: string): KrakenV1Level[] {
+  if (!Array.isArray(v)) throw malformed(`"${field}" must be an array`, { field });
+  for (let i = 0; i < v.length; i++) {
+    const l: unknown = v[i];
+    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
+      throw malformed(`"${field}"[${i}] must be [price, volume, ...] strings`, { field, index: i });
+    }
+  }
+  return v as KrakenV1Level[];
+}
+
+/** Unsigned 32-bit checksum sent as decimal text (v1 `"c"`, v2 lossless `checksum`) or as a number. */
+export function parseChecksum(v: unknown): number {
+  const n = typeof v === 'string' && /^\d{1,10}$/.test(v) ? Number(v) : typeof v === 'number' ? v : Number.NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    throw malformed('checksum must be an unsigned 32-bit integer', { checksum: String(v).slice(0, 20) });
+  }
+  return n;
+}
+
+/**
+ * A v1 channel frame: `[channelID, payload, (payload2), channelName, pair]`. Returns undefined when it is
+ * not a book channel (ticker, trade, spread, ohlc).
+ */
+export function parseV1ChannelFrame(a: readonly unknown[]): KrakenV1BookFrame | undefined {
+  if (a.length < 4 || a.length > 5) throw malformed(`a channel frame has ${a.length} elements`);
+  const channelId = a[0];
+  const channelName = a[a.length - 2];
+  const pair = a[a.length - 1];
+  if (typeof channelId !== 'number' || !Number.isSafeInteger(channelId))
+    throw malformed('channelID must be an integer');
+  if (typeof channelName !== 'string' || typeof pair !== 'string') {
+    throw malformed('channel name and pair must be strings', { channelId });
+  }
+  if (!channelName.startsWith('book')) return undefined;
+  const p1 = a[1];
+  const p2 = a.length === 5 ? a[2] : undefined;
+  if (!isRecord(p1) || (a.length === 5 && !isRecord(p2))) throw malformed('book payload must be objects', { pair });
+  if (p1.as !== undefined || p1.bs !== undefined) {
+    return {
+      channelId,
+      snapshot: true,
+      asks: p1.as === undefined ? [] : v1Levels(p1.as, 'as'),
+      bids: p1.bs === undefined ? [] : v1Levels(p1.bs, 'bs'),
+      checksum: undefined,
+      channelName,
+      pair,
+    };
+  }
+  const asks: KrakenV1Level[] = [];
+  const bids: KrakenV1Level[] = [];
+  let checksum: number | undefined;
+  for (const p of p2 === undefined ? [p1] : [p1, p2 as Record<string, unknown>]) {
+    if (p.a !== undefined) asks.push(...v1Levels(p.a, 'a'));
+    if (p.b !== undefined) bids.push(...v1Levels(p.b, 'b'));
+    if (p.c !== undefined) checksum = parseChecksum(p.c);
+    if (p.a === undefined && p.b === undefined) throw malformed('a book update has neither "a" nor "b"', { pair });
+  }
+  return { channelId, snapshot: false, asks, bids, checksum, channelName, pair };
+}
+
+function v2Levels(v: unknown, field: string): KrakenV2Level[] {
+  if (!Array.isArray(v)) throw malformed(`"${field}" must be an array`, { field });
+  for (let i = 0; i < v.length; i++) {
+    const l: unknown = v[i];
+    if (!isRecord(l) || typeof l.price !== 'string' || typeof l.qty !== 'string') {
+      throw malformed(`"${field}"[${i}] must be {price, qty} numbers`, { field, index: i });
+    }
+  }
+  return v as KrakenV2Level[];
+}
+
+/** A v2 `{"channel":"book",...}` message, parsed by `parseLossless`. */
+export function parseV2Book(o: Record<string, unknown>): KrakenV2BookMessage {
+  const type = o.type;
+  if (type !== 'snapshot' && type !== 'update') throw malformed('book "type" must be snapshot or update');
+  if (!Array.isArray(o.data)) throw malformed('book "data" must be an array');
+  const data: KrakenV2BookData[] = [];
+  for (const d of o.data as unknown[]) {
+    if (!isRecord(d) || typeof d.symbol !== 'string') throw malformed('book data must have a "symbol"');
+    data.push({
+      symbol: d.symbol,
+      bids: d.bids === undefined ? [] : v2Levels(d.bids, 'bids'),
+      asks: d.asks === undefined ? [] : v2Levels(d.asks, 'asks'),
+      checksum: d.checksum === undefined ? undefined : parseChecksum(d.checksum),
+    });
+  }
+  return { type, data };
+}
+
+/** Pairs of a v2 `instrument` message (`data.pairs[]`), parsed by `parseLossless`. */
+export function parseV2Instruments(o: Record<string, unknown>): KrakenV2Instrument[] {
+  const data = o.data;
+  if (!isRecord(data)) throw malformed('instrument "data" must be an object');
+  if (data.pairs === undefined) return [];
+  if (!Array.isArray(data.pairs)) throw malformed('instrument "pairs" must be an array');
+  const out: KrakenV2Instrument[] = [];
+  for (const p of data.pairs as unknown[]) {
+    if (!isRecord(p) || typeof p.symbol !== 'string') throw malformed('an instrument pair must have a "symbol"');
+    const pp = Number(p.price_precision);
+    const qp = Number(p.qty_precision);
+    if (!Number.isInteger(pp) || pp < 0 || pp > 18 || !Number.isInteger(qp) || qp < 0 || qp > 18) {
+      throw malformed('instrument precisions must be integers in [0, 18]', { symbol: p.symbol });
+    }
+    out.push({ symbol: p.symbol, pricePrecision: pp, qtyPrecision: qp });
+  }
+  return out;
+}
+
+export { isRecord };

@@ -1,0 +1,213 @@
+/**
+ * OKX v5 book handler (`books` and the tick-by-tick variants). Sync rules (../shared/design/venue-sync-rules.md):
+ * a snapshot has `prevSeqId = -1`; each update needs `prevSeqId == last seqId` (keep-alives repeat the
+ * seqId; a maintenance reset has `seqId < prevSeqId` but still chains on prevSeqId); the checksum is over
+ * the venue's raw strings and is verified only when non-zero.
+ */
+import type { BookSide } from '../../book/book-side.ts';
+import type { L2Book } from '../../book/l2-book.ts';
+import { isQobError, type QobError, qobError } from '../../core/errors.ts';
+import { pow10 } from '../../core/fixed.ts';
+import { type FeedHandlerOptions, type FrameCounters, TrackedBook, type VenueFeedHandler } from '../feed-handler.ts';
+import { OKX_CHECKSUM_LEVELS, okxChecksum } from './checksum.ts';
+import { isRecord, malformed, OKX_BOOK_CHANNELS, type OkxBookData, type OkxLevel, parseBookPush } from './wire.ts';
+
+export const OKX_VENUE = 'okx';
+
+type LevelText = readonly [string, string];
+
+/** The venue's text for each level, keyed by scaled price at `scale` (the checksum needs the raw strings). */
+class LevelTexts {
+  bids = new Map<number, LevelText>();
+  asks = new Map<number, LevelText>();
+  scale = 0;
+
+  clear(): void {
+    this.bids.clear();
+    this.asks.clear();
+  }
+
+  /** Re-keys after the book's price scale grew. */
+  rescale(scale: number): void {
+    if (scale === this.scale) return;
+    const f = pow10(scale - this.scale);
+    const re = (m: Map<number, LevelText>) => new Map([...m].map(([k, v]) => [k * f, v] as const));
+    this.bids = re(this.bids);
+    this.asks = re(this.asks);
+    this.scale = scale;
+  }
+}
+
+interface OkxBook {
+  readonly tb: TrackedBook;
+  readonly texts: LevelTexts;
+  conn: string;
+}
+
+export class OkxFeedHandler implements VenueFeedHandler {
+  readonly venue = OKX_VENUE;
+  readonly counters: FrameCounters = { malformed: 0, unknown: 0 };
+  private readonly options: FeedHandlerOptions;
+  private readonly byKey = new Map<string, OkxBook>();
+
+  constructor(options: FeedHandlerOptions = {}) {
+    this.options = options;
+  }
+
+  books(): Iterable<TrackedBook> {
+    return [...this.byKey.values()].map((b) => b.tb);
+  }
+
+  onConnect(conn: string, _url: string, tsRecvMs: number): void {
+    for (const b of this.byKey.values()) {
+      if (b.conn === conn && b.tb.status !== 'stale') {
+        b.tb.invalidate('new connection', tsRecvMs);
+        b.texts.clear();
+      }
+    }
+  }
+
+  onSend(_conn: string, _data: string, _tsMs: number): void {
+    // Subscriptions name channel and instId, which every push repeats in "arg": nothing to learn here.
+  }
+
+  onHttp(_url: string, _body: string, _tsRecvMs: number): void {
+    // OKX books come from the WebSocket snapshot.
+  }
+
+  onFrame(conn: string, data: string, tsRecvMs: number): void {
+    try {
+      this.handle(conn, data, tsRecvMs);
+    } catch (e) {
+      const err: QobError = isQobError(e)
+        ? e
+        : qobError('QOB_ERR_MALFORMED_MESSAGE', `okx: ${(e as Error)?.message ?? String(e)}`, { venue: OKX_VENUE }, e);
+      if (err.code === 'QOB_ERR_UNKNOWN_MESSAGE') this.counters.unknown++;
+      else this.counters.malformed++;
+      this.options.onBadFrame?.(err, conn);
+    }
+  }
+
+  private unknown(what: string): QobError {
+    return qobError('QOB_ERR_UNKNOWN_MESSAGE', `okx: ${what}`, { venue: OKX_VENUE });
+  }
+
+  private handle(conn: string, data: string, ts: number): void {
+    if (data === 'pong') return; // the answer to our text "ping"
+    let o: unknown;
+    try {
+      o = JSON.parse(data);
+    } catch (e) {
+      throw malformed(`not JSON: ${(e as Error).message}`, { text: data.slice(0, 80) });
+    }
+    if (!isRecord(o)) throw malformed('expected a JSON object');
+    if (typeof o.event === 'string') {
+      switch (o.event) {
+        case 'subscribe':
+        case 'unsubscribe':
+        case 'error':
+        case 'login':
+        case 'notice':
+        case 'channel-conn-count':
+        case 'channel-conn-count-error':
+          return;
+        default:
+          throw this.unknown(`event ${JSON.stringify(o.event).slice(0, 40)}`);
+      }
+    }
+    const arg = o.arg;
+    if (!isRecord(arg)) throw malformed('a push without "arg"');
+    if (typeof arg.channel !== 'string' || !OKX_BOOK_CHANNELS.has(arg.channel)) {
+      throw this.unknown(`channel ${JSON.stringify(arg.channel).slice(0, 40)}`);
+    }
+    const push = parseBookPush(o, arg);
+    const key = push.channel === 'books' ? push.instId : `${push.channel}:${push.instId}`;
+    const b = this.bookFor(key, push.instId, conn);
+    for (const d of push.data) {
+      if (push.action === 'snapshot') this.snapshot(b, d, ts);
+      else this.update(b, d, ts);
+    }
+  }
+
+  private bookFor(key: string, instId: string, conn: string): OkxBook {
+    let b = this.byKey.get(key);
+    if (b === undefined) {
+      b = { tb: new TrackedBook(OKX_VENUE, instId, key, this.options), texts: new LevelTexts(), conn };
+      this.byKey.set(key, b);
+    }
+    b.conn = conn;
+    return b;
+  }
+
+  private snapshot(b: OkxBook, d: OkxBookData, ts: number): void {
+    const tb = b.tb;
+    tb.book.applySnapshot(d.bids, d.asks); // validated first: a typed error leaves the book as it was
+    tb.beginResync(ts);
+    b.texts.clear();
+    recordTexts(b, d);
+    tb.updates++;
+    tb.lastSeq = d.seqId ?? -1;
+    if (!this.verify(b, d, ts)) return;
+    tb.setStatus('in_sync', 'snapshot', ts);
+    tb.checkCrossed(ts);
+  }
+
+  private update(b: OkxBook, d: OkxBookData, ts: number): void {
+    const tb = b.tb;
+    if (!tb.inSync) return; // waiting for a snapshot
+    if (d.seqId !== undefined && d.prevSeqId !== undefined && d.prevSeqId !== tb.lastSeq) {
+      tb.gap(`prevSeqId ${d.prevSeqId} != last seqId ${tb.lastSeq}`, ts);
+      b.texts.clear();
+      return;
+    }
+    tb.book.applyDelta(d.bids, d.asks);
+    recordTexts(b, d);
+    tb.updates++;
+    if (d.seqId !== undefined) tb.lastSeq = d.seqId;
+    if (!this.verify(b, d, ts)) return;
+    tb.checkCrossed(ts);
+  }
+
+  private verify(b: OkxBook, d: OkxBookData, ts: number): boolean {
+    if (d.checksum === undefined || d.checksum === 0) return true;
+    const book = b.tb.book;
+    const got = okxChecksum(topTexts(book.bids, b.texts.bids, book), topTexts(book.asks, b.texts.asks, book));
+    if (got === d.checksum) {
+      b.tb.checksumsVerified++;
+      return true;
+    }
+    b.tb.checksumFailed(`checksum ${got} != venue ${d.checksum}`, ts);
+    b.texts.clear();
+    return false;
+  }
+}
+
+/** After the book applied `d` (its scales are final now), keep the venue's text of each level. */
+function recordTexts(b: OkxBook, d: OkxBookData): void {
+  const book = b.tb.book;
+  b.texts.rescale(book.priceScale);
+  const put = (m: Map<number, LevelText>, levels: readonly OkxLevel[]) => {
+    for (const l of levels) {
+      const p = book.parsePrice(l[0]);
+      if (book.parseSize(l[1]) === 0) m.delete(p);
+      else m.set(p, [l[0], l[1]]);
+    }
+  };
+  put(b.texts.bids, d.bids);
+  put(b.texts.asks, d.asks);
+}
+
+function topTexts(side: BookSide, texts: Map<number, LevelText>, book: L2Book): LevelText[] {
+  const n = Math.min(OKX_CHECKSUM_LEVELS, side.length);
+  const out: LevelText[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = side.priceAt(i);
+    // Every level came from a push, so its text is known; canonical text is only a fallback.
+    out[i] = texts.get(p) ?? [book.formatPrice(p), book.formatSize(side.sizeAt(i))];
+  }
+  return out;
+}
+
+export function createOkxFeedHandler(options?: FeedHandlerOptions): VenueFeedHandler {
+  return new OkxFeedHandler(options);
+}

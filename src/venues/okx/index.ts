@@ -1,0 +1,13 @@
+import type { VenueRegistration } from '../index.ts';
+import { createOkxFeedHandler, OKX_VENUE } from './feed-handler.ts';
+
+export { OkxFeedHandler } from './feed-handler.ts';
+
+/** OKX v5 public WebSocket (`books`, `books-l2-tbt`, `books50-l2-tbt`). */
+export const okx: VenueRegistration = {
+  id: OKX_VENUE,
+  name: 'OKX',
+  captureNames: ['OKX', 'OKEX'],
+  createFeedHandler: createOkxFeedHandler,
+  sniff: (frame) => frame.startsWith('{"arg":{"channel":') || frame.startsWith('{"event":"subscribe","arg":{'),
+};
