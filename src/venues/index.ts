@@ -2,7 +2,14 @@
  * The venue registry: registering a venue here is the only shared edit when adding one (ADD_A_VENUE.md).
  * Keys are our venue ids; `captureNames` maps the exchange names that capture files use.
  */
+import { binanceSpot, binanceUsdm } from './binance/index.ts';
+import { bitfinex } from './bitfinex/index.ts';
+import { bitstamp } from './bitstamp/index.ts';
+import { bybit } from './bybit/index.ts';
+import { coinbase } from './coinbase/index.ts';
 import type { FeedHandlerFactory } from './feed-handler.ts';
+import { kraken } from './kraken/index.ts';
+import { okx } from './okx/index.ts';
 
 export interface VenueRegistration {
   readonly id: string;
@@ -14,7 +21,16 @@ export interface VenueRegistration {
   readonly sniff?: (frame: string) => boolean;
 }
 
-export const VENUES: readonly VenueRegistration[] = [];
+export const VENUES: readonly VenueRegistration[] = [
+  kraken,
+  okx,
+  bitfinex,
+  binanceSpot,
+  binanceUsdm,
+  bybit,
+  coinbase,
+  bitstamp,
+];
 
 export function venueById(id: string): VenueRegistration | undefined {
   return VENUES.find((v) => v.id === id);

@@ -1,0 +1,190 @@
+/**
+ * Binance wire shapes (spot and USD-M futures share them) and their parsers. Parsers check the shape and
+ * the sequence ids; prices and sizes stay venue text and are validated by the book when applied.
+ *
+ * Spot: https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams (diff depth) and
+ * REST GET /api/v3/depth. USD-M: .../derivatives/usds-margined-futures/websocket-market-streams/Diff-Book-Depth-Streams
+ * and REST GET /fapi/v1/depth (adds `pu`, `E`, `T`).
+ */
+import type { RawLevel } from '../../book/l2-book.ts';
+import { qobError } from '../../core/errors.ts';
+
+/** A `depthUpdate` event (`<symbol>@depth` or `<symbol>@depth@100ms`). */
+export interface BinanceDepthEvent {
+  /** Upper-case venue symbol (`BTCUSDT`). */
+  readonly symbol: string;
+  /** `U`: first update id in the event. */
+  readonly firstId: number;
+  /** `u`: final update id in the event. */
+  readonly lastId: number;
+  /** `pu`: final update id of the previous event (USD-M only). */
+  readonly prevLastId: number | undefined;
+  /** `E`: event time, ms since epoch. */
+  readonly tsEventMs: number;
+  readonly bids: readonly RawLevel[];
+  readonly asks: readonly RawLevel[];
+}
+
+/** The REST depth snapshot (`{lastUpdateId, bids, asks}`). */
+export interface BinanceDepthSnapshot {
+  readonly lastUpdateId: number;
+  readonly bids: readonly RawLevel[];
+  readonly asks: readonly RawLevel[];
+}
+
+export type BinanceFrame =
+  | { readonly kind: 'depth'; readonly event: BinanceDepthEvent }
+  /** Known streams and replies this handler does not use (trades, klines, tickers, subscribe results). */
+  | { readonly kind: 'ignored' }
+  | { readonly kind: 'unknown'; readonly what: string };
+
+/** Stream types a Binance combined stream may carry that a book handler does not need. */
+const IGNORED_STREAM =
+  /^(aggTrade|trade|kline_\w+|continuousKline_\w+|bookTicker|ticker|ticker_\w+|miniTicker|avgPrice|markPrice(@1s)?|forceOrder|depth(5|10|20)(@\d+ms)?|compositeIndex|contractInfo|assetIndex(@1s)?)$/;
+const IGNORED_EVENT = new Set([
+  'aggTrade',
+  'trade',
+  'kline',
+  'continuous_kline',
+  '24hrTicker',
+  '24hrMiniTicker',
+  'bookTicker',
+  'markPriceUpdate',
+  'forceOrder',
+  'avgPrice',
+  'compositeIndex',
+  'contractInfo',
+]);
+
+export function malformed(message: string, context: Record<string, unknown> = {}) {
+  return qobError('QOB_ERR_MALFORMED_MESSAGE', message, { venue: 'binance', ...context });
+}
+
+export function parseJsonObject(text: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw qobError(
+      'QOB_ERR_MALFORMED_MESSAGE',
+      `not JSON: ${(e as Error).message}`,
+      { venue: 'binance', text: text.slice(0, 80) },
+      e,
+    );
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw malformed('frame is not a JSON object');
+  return v as Record<string, unknown>;
+}
+
+function seqId(o: Record<string, unknown>, field: string): number {
+  const v = o[field];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw malformed(`"${field}" must be a non-negative safe integer`, { field, value: String(v).slice(0, 32) });
+  }
+  return v;
+}
+
+/** Checks `[[price, size], ...]` with text fields (the book checks the decimals). */
+export function levels(v: unknown, field: string): RawLevel[] {
+  if (!Array.isArray(v)) throw malformed(`"${field}" must be an array of [price, size]`, { field });
+  for (let i = 0; i < v.length; i++) {
+    const l: unknown = v[i];
+    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
+      throw malformed(`"${field}[${i}]" must be [price, size] strings`, { field, index: i });
+    }
+  }
+  return v as RawLevel[];
+}
+
+function parseDepthEvent(d: Record<string, unknown>, futures: boolean): BinanceDepthEvent {
+  if (typeof d.s !== 'string' || d.s.length === 0) throw malformed('depthUpdate without symbol "s"');
+  const firstId = seqId(d, 'U');
+  const lastId = seqId(d, 'u');
+  if (lastId < firstId) throw malformed('depthUpdate with u < U', { U: firstId, u: lastId });
+  const prevLastId = futures ? seqId(d, 'pu') : undefined;
+  const E = d.E;
+  return {
+    symbol: d.s.toUpperCase(),
+    firstId,
+    lastId,
+    prevLastId,
+    tsEventMs: typeof E === 'number' && Number.isFinite(E) ? E : Number.NaN,
+    bids: levels(d.b, 'b'),
+    asks: levels(d.a, 'a'),
+  };
+}
+
+/**
+ * Parses a frame from a combined stream (`{"stream","data"}`) or a raw stream (the event itself).
+ * `futures` requires the `pu` field of USD-M diff events.
+ */
+export function parseFrame(text: string, futures: boolean): BinanceFrame {
+  const o = parseJsonObject(text);
+  if (typeof o.stream === 'string') {
+    const d = o.data;
+    if (typeof d !== 'object' || d === null || Array.isArray(d)) throw malformed('combined frame without "data"');
+    const at = o.stream.indexOf('@');
+    const type = at < 0 ? o.stream : o.stream.slice(at + 1);
+    if (/^depth(@\d+ms)?$/.test(type)) return depthOrThrow(d as Record<string, unknown>, futures);
+    if (IGNORED_STREAM.test(type) || o.stream.startsWith('!')) return { kind: 'ignored' };
+    return { kind: 'unknown', what: `stream ${o.stream.slice(0, 64)}` };
+  }
+  if (typeof o.e === 'string') {
+    if (o.e === 'depthUpdate') return depthOrThrow(o, futures);
+    if (IGNORED_EVENT.has(o.e)) return { kind: 'ignored' };
+    return { kind: 'unknown', what: `event ${o.e.slice(0, 64)}` };
+  }
+  // Replies to SUBSCRIBE / LIST_SUBSCRIPTIONS: {"result":null,"id":1}; spot bookTicker has no "e".
+  if ('id' in o && ('result' in o || 'error' in o)) return { kind: 'ignored' };
+  if ('u' in o && 's' in o && 'b' in o && 'B' in o) return { kind: 'ignored' };
+  return { kind: 'unknown', what: 'frame without stream or event type' };
+}
+
+function depthOrThrow(d: Record<string, unknown>, futures: boolean): BinanceFrame {
+  if (d.e !== 'depthUpdate') throw malformed('depth stream frame is not a depthUpdate', { e: String(d.e) });
+  return { kind: 'depth', event: parseDepthEvent(d, futures) };
+}
+
+export function parseDepthSnapshot(text: string): BinanceDepthSnapshot {
+  const o = parseJsonObject(text);
+  return { lastUpdateId: seqId(o, 'lastUpdateId'), bids: levels(o.bids, 'bids'), asks: levels(o.asks, 'asks') };
+}
+
+/** The upper-case symbol of a REST depth URL (`...depth?symbol=BTCUSDT&limit=1000`), or undefined if not one. */
+export function depthUrlSymbol(url: string): string | undefined {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  if (!/\/(api\/v3|fapi\/v1)\/depth$/.test(path)) return undefined;
+  const sym = new URLSearchParams(q < 0 ? '' : url.slice(q + 1)).get('symbol');
+  return sym === null || sym === '' ? '' : sym.toUpperCase();
+}
+
+/** Symbols whose diff depth stream a connection URL (`/stream?streams=a@depth@100ms/b@aggTrade`) names. */
+export function depthStreamsOf(names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const n of names) {
+    const m = /^([a-z0-9_]+)@depth(@\d+ms)?$/i.exec(n);
+    if (m?.[1] !== undefined) out.push(m[1].toUpperCase());
+  }
+  return out;
+}
+
+export function streamsOfUrl(url: string): string[] {
+  const q = url.indexOf('?');
+  const s = q < 0 ? null : new URLSearchParams(url.slice(q + 1)).get('streams');
+  if (s !== null) return depthStreamsOf(s.split('/'));
+  // Raw stream endpoint: wss://host/ws/<stream>
+  const m = /\/ws\/([^/?]+)$/.exec(q < 0 ? url : url.slice(0, q));
+  return m?.[1] === undefined ? [] : depthStreamsOf([m[1]]);
+}
+
+/** Symbols a SUBSCRIBE request we sent names (`{"method":"SUBSCRIBE","params":["btcusdt@depth@100ms"]}`). */
+export function subscribedSymbols(text: string): string[] {
+  try {
+    const o = JSON.parse(text) as { method?: unknown; params?: unknown };
+    if (o.method !== 'SUBSCRIBE' || !Array.isArray(o.params)) return [];
+    return depthStreamsOf(o.params.filter((p): p is string => typeof p === 'string'));
+  } catch {
+    return [];
+  }
+}

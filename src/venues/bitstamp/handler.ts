@@ -1,0 +1,230 @@
+/**
+ * Bitstamp `diff_order_book_<pair>` book handler (../shared/design/venue-sync-rules.md).
+ *
+ * Diffs are buffered per pair until the REST `order_book` snapshot arrives; diffs whose `microtimestamp`
+ * is at or before the snapshot's are dropped, the rest applied in order. There is no sequence and no
+ * checksum: books are invalidated on reconnect, on `bts:request_reconnect` and when crossed, and stay
+ * stale until another snapshot arrives (a live connector refetches).
+ *
+ * Epochs: a snapshot must be received at or after the connect time of the connection streaming the pair
+ * (in the captures the REST lines precede the connect line in file order but carry later receive times).
+ * A book is `in_sync` once its snapshot is applied and the pair is known to stream on such a connection.
+ *
+ * Bounds: at most `maxBuffered` diffs per pair wait for a snapshot; when full the buffer is dropped, the
+ * book marked stale, and buffering restarts with the next diff.
+ */
+import { isQobError, type QobError, qobError } from '../../core/errors.ts';
+import { type FeedHandlerOptions, type FrameCounters, TrackedBook, type VenueFeedHandler } from '../feed-handler.ts';
+import { type BitstampBook, orderBookUrlPair, parseFrame, parseOrderBook, subscribedPair } from './wire.ts';
+
+interface PairState {
+  readonly tb: TrackedBook;
+  /** Whether the book holds a snapshot (plus the diffs after it). */
+  synced: boolean;
+  snapshotMicros: number;
+  snapshotTsMs: number;
+  buffer: BitstampBook[];
+  conn: string | undefined;
+}
+
+export interface BitstampLimits {
+  /** Diffs buffered per pair while waiting for a snapshot (default 5000). */
+  readonly maxBuffered?: number;
+}
+
+export class BitstampFeedHandler implements VenueFeedHandler {
+  readonly venue = 'bitstamp';
+  readonly counters: FrameCounters = { malformed: 0, unknown: 0 };
+  /** Snapshots discarded because they predate the connection streaming the pair. */
+  staleSnapshots = 0;
+  private readonly options: FeedHandlerOptions;
+  private readonly maxBuffered: number;
+  private readonly pairs = new Map<string, PairState>();
+  private readonly connectTs = new Map<string, number>();
+
+  constructor(options: FeedHandlerOptions = {}, limits: BitstampLimits = {}) {
+    this.options = options;
+    this.maxBuffered = limits.maxBuffered ?? 5000;
+  }
+
+  books(): Iterable<TrackedBook> {
+    return [...this.pairs.values()].map((p) => p.tb);
+  }
+
+  book(pair: string): TrackedBook | undefined {
+    return this.pairs.get(pair)?.tb;
+  }
+
+  onConnect(conn: string, _url: string, tsRecvMs: number): void {
+    this.connectTs.set(conn, tsRecvMs);
+    for (const p of this.pairs.values()) {
+      if (p.conn === conn) {
+        if (p.synced && p.snapshotTsMs >= tsRecvMs) continue; // fetched for this epoch
+        this.reset(p, 'reconnect', tsRecvMs);
+      }
+    }
+  }
+
+  onSend(conn: string, data: string, tsMs: number): void {
+    const pair = subscribedPair(data);
+    if (pair !== undefined) this.link(this.state(pair), conn, tsMs);
+  }
+
+  onFrame(conn: string, data: string, tsRecvMs: number): void {
+    try {
+      const f = parseFrame(data);
+      switch (f.kind) {
+        case 'ignored':
+          return;
+        case 'unknown':
+          this.counters.unknown++;
+          this.options.onBadFrame?.(
+            qobError('QOB_ERR_UNKNOWN_MESSAGE', `unknown bitstamp frame: ${f.what}`, { venue: this.venue }),
+            conn,
+          );
+          return;
+        case 'subscribed':
+          this.link(this.state(f.pair), conn, tsRecvMs);
+          return;
+        case 'reconnect':
+          for (const p of this.pairs.values()) {
+            if (p.conn === conn) this.reset(p, 'bts:request_reconnect', tsRecvMs);
+          }
+          return;
+        case 'diff': {
+          const p = this.state(f.diff.pair);
+          this.link(p, conn, tsRecvMs);
+          this.onDiff(p, f.diff, tsRecvMs);
+          return;
+        }
+      }
+    } catch (e) {
+      this.bad(e, conn);
+    }
+  }
+
+  onHttp(url: string, body: string, tsRecvMs: number): void {
+    try {
+      const pair = orderBookUrlPair(url);
+      if (pair === undefined) return; // trading-pairs-info and other metadata
+      const snap = parseOrderBook(pair, body);
+      const p = this.state(pair);
+      const epoch = p.conn === undefined ? undefined : this.connectTs.get(p.conn);
+      if (epoch !== undefined && tsRecvMs < epoch) {
+        this.rejectSnapshot(p, 'snapshot predates the connection', tsRecvMs);
+        return;
+      }
+      p.tb.book.applySnapshot(snap.bids, snap.asks); // atomic on bad input
+      p.tb.beginResync(tsRecvMs);
+      p.tb.updates++;
+      p.tb.lastSeq = snap.micros;
+      p.synced = true;
+      p.snapshotMicros = snap.micros;
+      p.snapshotTsMs = tsRecvMs;
+      const buffered = p.buffer;
+      p.buffer = [];
+      for (const d of buffered) {
+        try {
+          this.onDiff(p, d, tsRecvMs);
+        } catch (e) {
+          this.bad(e, p.conn ?? 'buffer');
+        }
+      }
+      this.markInSync(p, tsRecvMs);
+    } catch (e) {
+      this.bad(e, 'http');
+    }
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------------
+
+  private state(pair: string): PairState {
+    let p = this.pairs.get(pair);
+    if (p === undefined) {
+      p = {
+        tb: new TrackedBook(this.venue, pair, pair, this.options),
+        synced: false,
+        snapshotMicros: -1,
+        snapshotTsMs: Number.NaN,
+        buffer: [],
+        conn: undefined,
+      };
+      this.pairs.set(pair, p);
+    }
+    return p;
+  }
+
+  private link(p: PairState, conn: string, tsMs: number): void {
+    if (p.conn !== conn) {
+      p.conn = conn;
+      const epoch = this.connectTs.get(conn);
+      if (p.synced && epoch !== undefined && p.snapshotTsMs < epoch) {
+        this.rejectSnapshot(p, 'snapshot predates the connection', tsMs);
+        return;
+      }
+    }
+    this.markInSync(p, tsMs);
+  }
+
+  private markInSync(p: PairState, tsMs: number): void {
+    if (p.synced && p.conn !== undefined && p.tb.status === 'syncing') p.tb.setStatus('in_sync', 'snapshot', tsMs);
+  }
+
+  private reset(p: PairState, reason: string, tsMs: number): void {
+    if (p.synced || p.tb.status === 'in_sync') p.tb.invalidate(reason, tsMs);
+    p.synced = false;
+    p.buffer = [];
+  }
+
+  private rejectSnapshot(p: PairState, reason: string, tsMs: number): void {
+    this.staleSnapshots++;
+    if (p.synced) this.reset(p, reason, tsMs);
+    this.options.onBadFrame?.(
+      qobError('QOB_ERR_SNAPSHOT_STALE', `bitstamp ${p.tb.symbol}: ${reason}`, {
+        venue: this.venue,
+        pair: p.tb.symbol,
+      }),
+      'http',
+    );
+  }
+
+  private onDiff(p: PairState, d: BitstampBook, tsMs: number): void {
+    if (!p.synced) {
+      if (p.buffer.length >= this.maxBuffered) {
+        p.buffer = [];
+        p.tb.invalidate(`more than ${this.maxBuffered} diffs buffered without a snapshot`, tsMs);
+      }
+      p.buffer.push(d);
+      return;
+    }
+    if (d.micros <= p.snapshotMicros) return; // already in the snapshot
+    try {
+      p.tb.book.applyDelta(d.bids, d.asks); // atomic on bad input
+    } catch (e) {
+      // No sequence numbers: a diff we cannot apply is lost data that nothing later would reveal.
+      this.reset(p, 'unusable diff', tsMs);
+      throw e;
+    }
+    p.tb.updates++;
+    p.tb.lastSeq = d.micros;
+    if (p.tb.checkCrossed(tsMs)) {
+      p.synced = false;
+      p.buffer = [];
+    }
+  }
+
+  private bad(e: unknown, conn: string): void {
+    this.counters.malformed++;
+    const err: QobError = isQobError(e)
+      ? e
+      : qobError('QOB_ERR_INTERNAL', `bitstamp handler failed: ${String(e)}`, { venue: this.venue }, e);
+    this.options.onBadFrame?.(err, conn);
+  }
+}
+
+export function createBitstampFeedHandler(
+  options: FeedHandlerOptions = {},
+  limits: BitstampLimits = {},
+): BitstampFeedHandler {
+  return new BitstampFeedHandler(options, limits);
+}

@@ -1,0 +1,124 @@
+/**
+ * Bitstamp wire shapes and parsers (https://www.bitstamp.net/websocket/v2/, REST /api/v2/order_book/{pair}).
+ * WS: `{"event":"data","channel":"diff_order_book_<pair>","data":{"timestamp","microtimestamp","bids","asks"}}`,
+ * absolute amounts, `"0.00000000"` deletes. REST: `{"timestamp","microtimestamp","bids","asks"}`.
+ */
+import type { RawLevel } from '../../book/l2-book.ts';
+import { qobError } from '../../core/errors.ts';
+
+export interface BitstampBook {
+  readonly pair: string;
+  /** `microtimestamp`: µs since epoch (below 2^53 until the year 2255). */
+  readonly micros: number;
+  readonly bids: readonly RawLevel[];
+  readonly asks: readonly RawLevel[];
+}
+
+export type BitstampFrame =
+  | { readonly kind: 'diff'; readonly diff: BitstampBook }
+  | { readonly kind: 'subscribed'; readonly pair: string }
+  | { readonly kind: 'reconnect' }
+  | { readonly kind: 'ignored' }
+  | { readonly kind: 'unknown'; readonly what: string };
+
+/** Channel prefixes a book handler does not use (trades, orders, top-100 snapshots). */
+const IGNORED_CHANNEL = /^(live_trades|live_orders|order_book|detail_order_book|full_order_book)_[a-z0-9]+$/;
+
+export function malformed(message: string, context: Record<string, unknown> = {}) {
+  return qobError('QOB_ERR_MALFORMED_MESSAGE', message, { venue: 'bitstamp', ...context });
+}
+
+function parseObject(text: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw qobError(
+      'QOB_ERR_MALFORMED_MESSAGE',
+      `not JSON: ${(e as Error).message}`,
+      { venue: 'bitstamp', text: text.slice(0, 80) },
+      e,
+    );
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw malformed('frame is not a JSON object');
+  return v as Record<string, unknown>;
+}
+
+function levels(v: unknown, field: string): RawLevel[] {
+  if (!Array.isArray(v)) throw malformed(`"${field}" must be an array of [price, amount]`, { field });
+  for (let i = 0; i < v.length; i++) {
+    const l: unknown = v[i];
+    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
+      throw malformed(`"${field}[${i}]" must be [price, amount] strings`, { field, index: i });
+    }
+  }
+  return v as RawLevel[];
+}
+
+function micros(v: unknown): number {
+  if (typeof v !== 'string' || !/^\d{1,16}$/.test(v)) {
+    throw malformed('"microtimestamp" must be a string of digits', { value: String(v).slice(0, 32) });
+  }
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw malformed('"microtimestamp" is out of range', { value: v });
+  return n;
+}
+
+function book(pair: string, o: Record<string, unknown>): BitstampBook {
+  return { pair, micros: micros(o.microtimestamp), bids: levels(o.bids, 'bids'), asks: levels(o.asks, 'asks') };
+}
+
+export function parseFrame(text: string): BitstampFrame {
+  const o = parseObject(text);
+  const event = o.event;
+  if (typeof event !== 'string') throw malformed('frame without "event"');
+  const channel = typeof o.channel === 'string' ? o.channel : '';
+  switch (event) {
+    case 'data': {
+      const m = /^diff_order_book_([a-z0-9]+)$/.exec(channel);
+      if (m?.[1] !== undefined) {
+        const d = o.data;
+        if (typeof d !== 'object' || d === null || Array.isArray(d)) throw malformed('diff without "data"');
+        return { kind: 'diff', diff: book(m[1], d as Record<string, unknown>) };
+      }
+      if (IGNORED_CHANNEL.test(channel)) return { kind: 'ignored' };
+      return { kind: 'unknown', what: `channel ${channel.slice(0, 64)}` };
+    }
+    case 'bts:subscription_succeeded': {
+      const m = /^diff_order_book_([a-z0-9]+)$/.exec(channel);
+      return m?.[1] === undefined ? { kind: 'ignored' } : { kind: 'subscribed', pair: m[1] };
+    }
+    case 'bts:request_reconnect':
+      return { kind: 'reconnect' };
+    case 'trade':
+    case 'order_created':
+    case 'order_changed':
+    case 'order_deleted':
+    case 'bts:unsubscription_succeeded':
+    case 'bts:heartbeat':
+      return { kind: 'ignored' };
+    default:
+      return { kind: 'unknown', what: `event ${event.slice(0, 64)}` };
+  }
+}
+
+/** The pair of a REST order book URL (`.../api/v2/order_book/btcusd/`), or undefined if not one. */
+export function orderBookUrlPair(url: string): string | undefined {
+  const m = /\/api\/v2\/order_book\/([a-z0-9]+)\/?(?:\?|$)/.exec(url);
+  return m?.[1];
+}
+
+export function parseOrderBook(pair: string, body: string): BitstampBook {
+  return book(pair, parseObject(body));
+}
+
+/** Pairs named by a subscribe we sent: `{"event":"bts:subscribe","data":{"channel":"diff_order_book_x"}}`. */
+export function subscribedPair(text: string): string | undefined {
+  try {
+    const o = JSON.parse(text) as { event?: unknown; data?: { channel?: unknown } };
+    if (o.event !== 'bts:subscribe' || typeof o.data?.channel !== 'string') return undefined;
+    return /^diff_order_book_([a-z0-9]+)$/.exec(o.data.channel)?.[1];
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,11 @@
+import type { VenueRegistration } from '../index.ts';
+import { createBybitFeedHandler } from './handler.ts';
+
+export const bybit: VenueRegistration = {
+  id: 'bybit',
+  name: 'Bybit',
+  captureNames: ['BYBIT'],
+  createFeedHandler: (options) => createBybitFeedHandler(options),
+};
+
+export { BybitFeedHandler, createBybitFeedHandler } from './handler.ts';

@@ -1,0 +1,108 @@
+/**
+ * Bybit v5 public WebSocket wire shapes and parsers
+ * (https://bybit-exchange.github.io/docs/v5/websocket/public/orderbook).
+ * `{"topic":"orderbook.200.BTCUSDT","type":"snapshot"|"delta","ts":..,"cts":..,
+ *   "data":{"s":"BTCUSDT","b":[[price,size]],"a":[[price,size]],"u":..,"seq":..}}`
+ */
+import type { RawLevel } from '../../book/l2-book.ts';
+import { qobError } from '../../core/errors.ts';
+
+export interface BybitBookMessage {
+  readonly topic: string;
+  /** From the topic: `orderbook.{depth}.{symbol}`. */
+  readonly depth: number;
+  readonly symbol: string;
+  readonly type: 'snapshot' | 'delta';
+  /** `u`: update id, per topic. */
+  readonly updateId: number;
+  /** `seq`: cross sequence (informational). */
+  readonly seq: number | undefined;
+  /** `ts`: when the system generated the data, ms. */
+  readonly tsEventMs: number;
+  readonly bids: readonly RawLevel[];
+  readonly asks: readonly RawLevel[];
+}
+
+export type BybitFrame =
+  | { readonly kind: 'book'; readonly msg: BybitBookMessage }
+  | { readonly kind: 'ignored' }
+  | { readonly kind: 'unknown'; readonly what: string };
+
+/** Public topics a book handler does not use. */
+const IGNORED_TOPIC =
+  /^(publicTrade|tickers|kline|kline_lt|tickers_lt|lt|liquidation|allLiquidation|insurance|priceLimit|adlAlert|orderbook_rpi)\./;
+
+export function malformed(message: string, context: Record<string, unknown> = {}) {
+  return qobError('QOB_ERR_MALFORMED_MESSAGE', message, { venue: 'bybit', ...context });
+}
+
+export function levels(v: unknown, field: string): RawLevel[] {
+  if (!Array.isArray(v)) throw malformed(`"${field}" must be an array of [price, size]`, { field });
+  for (let i = 0; i < v.length; i++) {
+    const l: unknown = v[i];
+    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
+      throw malformed(`"${field}[${i}]" must be [price, size] strings`, { field, index: i });
+    }
+  }
+  return v as RawLevel[];
+}
+
+export function parseFrame(text: string): BybitFrame {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw qobError(
+      'QOB_ERR_MALFORMED_MESSAGE',
+      `not JSON: ${(e as Error).message}`,
+      { venue: 'bybit', text: text.slice(0, 80) },
+      e,
+    );
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw malformed('frame is not a JSON object');
+  const o = v as Record<string, unknown>;
+  if (typeof o.topic !== 'string') {
+    // Replies: {"success":true,"op":"subscribe",...}, {"op":"pong",...}
+    if (typeof o.op === 'string' || typeof o.success === 'boolean') return { kind: 'ignored' };
+    return { kind: 'unknown', what: 'frame without topic or op' };
+  }
+  const m = /^orderbook\.(\d+)\.([A-Za-z0-9_-]+)$/.exec(o.topic);
+  if (m === null) {
+    if (IGNORED_TOPIC.test(o.topic)) return { kind: 'ignored' };
+    return { kind: 'unknown', what: `topic ${o.topic.slice(0, 64)}` };
+  }
+  const depth = Number(m[1]);
+  if (!Number.isSafeInteger(depth) || depth <= 0) throw malformed('bad orderbook depth', { topic: o.topic });
+  if (o.type !== 'snapshot' && o.type !== 'delta') {
+    throw malformed('orderbook message type must be snapshot or delta', { type: String(o.type).slice(0, 32) });
+  }
+  const d = o.data;
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) throw malformed('orderbook message without "data"');
+  const data = d as Record<string, unknown>;
+  const u = data.u;
+  if (typeof u !== 'number' || !Number.isSafeInteger(u) || u < 0) {
+    throw malformed('"u" must be a non-negative safe integer', { value: String(u).slice(0, 32) });
+  }
+  if (typeof data.s !== 'string' || data.s !== m[2])
+    throw malformed('"s" does not match the topic', { topic: o.topic });
+  return {
+    kind: 'book',
+    msg: {
+      topic: o.topic,
+      depth,
+      symbol: data.s,
+      type: o.type,
+      updateId: u,
+      seq: typeof data.seq === 'number' ? data.seq : undefined,
+      tsEventMs: typeof o.ts === 'number' ? o.ts : Number.NaN,
+      bids: levels(data.b, 'b'),
+      asks: levels(data.a, 'a'),
+    },
+  };
+}
+
+/** The category of a v5 public socket from its URL (`wss://stream.bybit.com/v5/public/linear`). */
+export function categoryOfUrl(url: string): string | undefined {
+  const m = /\/v5\/public\/(spot|linear|inverse|option)(?:[/?]|$)/.exec(url);
+  return m?.[1];
+}

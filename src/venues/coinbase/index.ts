@@ -1,0 +1,14 @@
+import type { VenueRegistration } from '../index.ts';
+import { createCoinbaseFeedHandler } from './handler.ts';
+import { sniffCoinbase } from './wire.ts';
+
+export const coinbase: VenueRegistration = {
+  id: 'coinbase',
+  name: 'Coinbase',
+  captureNames: ['COINBASE'],
+  createFeedHandler: (options) => createCoinbaseFeedHandler(options),
+  sniff: sniffCoinbase,
+};
+
+export { CoinbaseFeedHandler, createCoinbaseFeedHandler } from './handler.ts';
+export { sniffCoinbase } from './wire.ts';
