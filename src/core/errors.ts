@@ -77,6 +77,8 @@ export const ERROR_CATALOGUE = {
     retry: 'non-retryable',
     summary: 'The book does not hold enough size to fill the request',
   },
+  QOB_ERR_DUPLICATE_ORDER: { status: 409, retry: 'retryable', summary: 'An L3 add reuses a live order id: resync' },
+  QOB_ERR_UNKNOWN_ORDER: { status: 409, retry: 'retryable', summary: 'An L3 update names an order the book lacks' },
 
   // Lookups
   QOB_ERR_UNKNOWN_VENUE: { status: 404, retry: 'non-retryable', summary: 'No venue with that id' },
