@@ -9,6 +9,10 @@
  */
 
 const INITIAL_CAPACITY = 64;
+/** Moves of up to this many levels are plain loops: cheaper than two `copyWithin` calls. */
+const SMALL_MOVE = 24;
+/** Levels from the top that `find` scans linearly before galloping. */
+const LINEAR_PROBE = 16;
 
 export class BookSide {
   /** +1 for bids (higher is better), -1 for asks (lower is better). */
@@ -52,16 +56,20 @@ export class BookSide {
 
   /**
    * Index of `key` in the arrays when present; otherwise `-(insertionIndex) - 1`.
-   * Gallops down from the top, then binary searches the bracket.
+   * Scans the best levels linearly, then gallops down and binary searches the bracket.
    */
   find(key: number): number {
     const keys = this.keys;
     const lo0 = this.lo;
     let hi = this.hi;
-    if (hi === lo0) return -lo0 - 1;
-    const top = keys[hi - 1] as number;
-    if (key > top) return -hi - 1;
-    if (key === top) return hi - 1;
+    // Most updates land among the best levels: probe those linearly (predictable, cache-friendly).
+    const stop = Math.max(hi - LINEAR_PROBE, lo0);
+    for (let i = hi - 1; i >= stop; i--) {
+      const k = keys[i] as number;
+      if (k <= key) return k === key ? i : -i - 2;
+    }
+    if (stop === lo0) return -lo0 - 1;
+    hi = stop + 1;
     // keys[hi-1] > key. Gallop: find lo with keys[lo] <= key.
     let step = 1;
     let lo = hi - 1 - step;
@@ -110,9 +118,14 @@ export class BookSide {
     const above = this.hi - idx;
     const below = idx - this.lo;
     if (this.hi < cap && (above <= below || this.lo === 0)) {
-      if (above > 0) {
+      if (above > SMALL_MOVE) {
         keys.copyWithin(idx + 1, idx, this.hi);
         sizes.copyWithin(idx + 1, idx, this.hi);
+      } else {
+        for (let i = this.hi; i > idx; i--) {
+          keys[i] = keys[i - 1] as number;
+          sizes[i] = sizes[i - 1] as number;
+        }
       }
       keys[idx] = key;
       sizes[idx] = size;
@@ -120,9 +133,14 @@ export class BookSide {
       return;
     }
     if (this.lo > 0) {
-      if (below > 0) {
+      if (below > SMALL_MOVE) {
         keys.copyWithin(this.lo - 1, this.lo, idx);
         sizes.copyWithin(this.lo - 1, this.lo, idx);
+      } else {
+        for (let i = this.lo - 1; i < idx - 1; i++) {
+          keys[i] = keys[i + 1] as number;
+          sizes[i] = sizes[i + 1] as number;
+        }
       }
       this.lo--;
       keys[idx - 1] = key;
@@ -134,17 +152,24 @@ export class BookSide {
   }
 
   private removeAt(idx: number): void {
+    const keys = this.keys;
+    const sizes = this.sizes;
     const above = this.hi - 1 - idx;
     const below = idx - this.lo;
     if (above <= below) {
-      if (above > 0) {
-        this.keys.copyWithin(idx, idx + 1, this.hi);
-        this.sizes.copyWithin(idx, idx + 1, this.hi);
+      if (above > SMALL_MOVE) {
+        keys.copyWithin(idx, idx + 1, this.hi);
+        sizes.copyWithin(idx, idx + 1, this.hi);
+      } else {
+        for (let i = idx; i < this.hi - 1; i++) {
+          keys[i] = keys[i + 1] as number;
+          sizes[i] = sizes[i + 1] as number;
+        }
       }
       this.hi--;
     } else {
-      this.keys.copyWithin(this.lo + 1, this.lo, idx);
-      this.sizes.copyWithin(this.lo + 1, this.lo, idx);
+      keys.copyWithin(this.lo + 1, this.lo, idx);
+      sizes.copyWithin(this.lo + 1, this.lo, idx);
       this.lo++;
     }
   }

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { qobError } from '../core/errors.ts';
-import { Decimal, formatCanonical, fractionDigits, MAX_SCALE, parseScaled, pow10 } from '../core/fixed.ts';
+import { Decimal, formatCanonical, fractionDigits, MAX_SCALE, parsePlain, parseScaled, pow10 } from '../core/fixed.ts';
 import { BookSide } from './book-side.ts';
 
 export type BookSideName = 'bid' | 'ask';
@@ -184,15 +184,24 @@ export class L2Book {
     const ps = this._priceScale;
     const ss = this._sizeScale;
     let j = 0;
+    // parsePlain handles plain venue text; anything else (errors, scale growth) takes the full parsers.
     for (let i = 0; i < nb; i++) {
       const l = (bids as ArrayLike<RawLevel>)[i] as RawLevel;
-      scratch[j++] = this.parsePrice(levelText(l, 0));
-      scratch[j++] = this.parseSize(levelText(l, 1));
+      const pt = levelText(l, 0);
+      const p = parsePlain(pt, ps);
+      scratch[j++] = p > 0 ? p : this.parsePrice(pt);
+      const st = levelText(l, 1);
+      const s = parsePlain(st, ss);
+      scratch[j++] = s >= 0 ? s : this.parseSize(st);
     }
     for (let i = 0; i < na; i++) {
       const l = (asks as ArrayLike<RawLevel>)[i] as RawLevel;
-      scratch[j++] = this.parsePrice(levelText(l, 0));
-      scratch[j++] = this.parseSize(levelText(l, 1));
+      const pt = levelText(l, 0);
+      const p = parsePlain(pt, ps);
+      scratch[j++] = p > 0 ? p : this.parsePrice(pt);
+      const st = levelText(l, 1);
+      const s = parsePlain(st, ss);
+      scratch[j++] = s >= 0 ? s : this.parseSize(st);
     }
     if (ps !== this._priceScale || ss !== this._sizeScale) {
       // A scale grew midway: values parsed before it are at the old scale. Parse again (rare).
@@ -212,6 +221,9 @@ export class L2Book {
 
   /** Keeps only the `depth` best levels on each side (fixed-depth feeds). */
   truncate(depth: number): void {
+    if (!(Number.isInteger(depth) || depth === Number.POSITIVE_INFINITY) || depth < 0) {
+      throw qobError('QOB_ERR_INVALID_ARGUMENT', `depth must be a non-negative integer, got ${depth}`, { depth });
+    }
     this.bids.truncate(depth);
     this.asks.truncate(depth);
   }
@@ -407,7 +419,7 @@ export class L2Book {
 }
 
 function levelText(l: RawLevel, i: number): string {
-  const v = l[i];
+  const v = l === null || typeof l !== 'object' ? undefined : l[i]; // a null level must not throw a TypeError
   if (typeof v !== 'string') {
     throw qobError('QOB_ERR_MALFORMED_MESSAGE', `level field ${i} must be a decimal string, got ${typeof v}`, {
       field: i,

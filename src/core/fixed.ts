@@ -23,6 +23,9 @@ export function pow10(n: number): number {
  * QOB_ERR_DECIMAL_RANGE when the scaled value is not a safe integer.
  */
 export function parseScaled(text: string, scale: number): number {
+  if (typeof text !== 'string') throw invalid(String(text)); // JS callers may pass a number or undefined
+  const plain = parsePlain(text, scale);
+  if (plain !== -1) return plain;
   const n = text.length;
   if (n === 0) throw invalid(text);
   let i = 0;
@@ -66,6 +69,45 @@ export function parseScaled(text: string, scale: number): number {
   if (r > Number.MAX_SAFE_INTEGER) throw range(text, scale);
   if (r === 0) return 0;
   return neg ? -r : r;
+}
+
+/**
+ * Fast path of `parseScaled` for the text venues send: unsigned digits with at most one dot. Returns -1
+ * for anything else (sign, exponent, empty, stray characters, out of range) so that the general parser
+ * decides, and NaN like it when a non-zero digit lies beyond `scale`. For hot loops that fall back to
+ * `parseScaled` (which reports the error) whenever the result is not a valid value.
+ */
+export function parsePlain(text: string, scale: number): number {
+  const n = text.length;
+  let i = 0;
+  let m = 0;
+  let c = 0;
+  for (; i < n; i++) {
+    c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) break;
+    m = m * 10 + c;
+  }
+  let f = 0;
+  if (i < n) {
+    if (c !== -2 /* . */) return -1;
+    const intDigits = i;
+    i++;
+    if (intDigits === 0 && i === n) return -1;
+    let zerosBeyond = true;
+    for (; i < n; i++) {
+      c = text.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) return -1;
+      if (f < scale) {
+        m = m * 10 + c;
+        f++;
+      } else if (c !== 0) zerosBeyond = false;
+    }
+    if (!zerosBeyond) return Number.NaN;
+  } else if (n === 0) {
+    return -1;
+  }
+  const r = f === scale ? m : m * (POW10[scale - f] as number);
+  return r > Number.MAX_SAFE_INTEGER ? -1 : r;
 }
 
 /** Slow path for exponent notation (`7e-7`, which `String(n)` produces for small numbers). */
