@@ -69,7 +69,12 @@ export const qob = impl<L2Book, BenchStream>({
     b.applyDelta(d.bids, d.asks);
   },
   readTop(b) {
-    return b.bids.bestPrice() + b.bids.bestSize() + b.asks.bestPrice() + b.asks.bestSize();
+    return (
+      b.bids.bestPrice() +
+      (b.bids.bestSize() as string).length +
+      b.asks.bestPrice() +
+      (b.asks.bestSize() as string).length
+    );
   },
   top(b, side, n) {
     return b.levels(side, n).map((l) => [Number(l.price), Number(l.size)]);

@@ -1,86 +1,144 @@
 /**
- * One side of an L2 book: price levels as scaled integers in two parallel Float64Arrays, kept sorted by
- * `key = sign * price` ascending so that the best level is always at the top end (`hi - 1`). Updates
- * cluster near the top of the book, so searching gallops down from the top and inserts and deletes move
- * only the few levels above them. The live range is `[lo, hi)`; both ends can move, so trimming the worst
- * levels of a fixed-depth feed is O(1).
+ * One side of an L2 book.
+ *
+ * Prices are exact scaled integers held as `key = sign * price` (so both sides sort ascending with the best
+ * level last); sizes are the venue's own decimal text, validated, so they are exact at any magnitude and
+ * checksums can be computed from the text the venue sent.
+ *
+ * Levels live in sorted blocks of at most BLOCK entries, blocks ordered worst to best. Updates cluster near
+ * the top of the book, so searches start from the best block and its best levels; an insert or delete moves
+ * at most one block's entries, whatever the depth of the book, which keeps tail latency flat on deep books.
  *
  * Internal to `book/`: use `L2Book`.
  */
 
-const INITIAL_CAPACITY = 64;
-/** Moves of up to this many levels are plain loops: cheaper than two `copyWithin` calls. */
-const SMALL_MOVE = 24;
-/** Levels from the top that `find` scans linearly before galloping. */
-const LINEAR_PROBE = 16;
+/** Levels per block. Small enough that moves inside a block are cheap, large enough to keep blocks few. */
+const BLOCK = 64;
+/** A block at or below this size is merged into a neighbour when their sum fits in half a block. */
+const MERGE_BELOW = BLOCK >> 2;
+/** How full `load` packs blocks, leaving room for inserts without immediate splits. */
+const LOAD_FILL = (BLOCK * 3) >> 2;
+/** Levels of the best block that `find` scans linearly before a binary search. */
+const LINEAR_PROBE = 12;
+
+class Block {
+  readonly keys = new Float64Array(BLOCK);
+  readonly sizes: string[] = new Array<string>(BLOCK).fill('');
+  n = 0;
+}
 
 export class BookSide {
   /** +1 for bids (higher is better), -1 for asks (lower is better). */
   readonly sign: 1 | -1;
-  keys: Float64Array;
-  sizes: Float64Array;
-  lo = 0;
-  hi = 0;
+  /** Blocks ordered worst to best; never holds an empty block. */
+  private blocks: Block[] = [];
+  private count = 0;
+  /** Block index found by the last `find`. */
+  private fb = 0;
 
-  constructor(sign: 1 | -1, capacity = INITIAL_CAPACITY) {
+  constructor(sign: 1 | -1) {
     this.sign = sign;
-    const cap = Math.max(8, capacity);
-    this.keys = new Float64Array(cap);
-    this.sizes = new Float64Array(cap);
-    this.lo = cap >> 2;
-    this.hi = this.lo;
   }
 
   get length(): number {
-    return this.hi - this.lo;
+    return this.count;
   }
 
-  /** Price of the i-th best level (0 = best), scaled. Caller checks `i < length`. */
+  /** Price of the i-th best level (0 = best), scaled. Caller checks `i < length`. O(i / BLOCK). */
   priceAt(i: number): number {
-    return this.sign * (this.keys[this.hi - 1 - i] as number);
+    const blocks = this.blocks;
+    let j = blocks.length - 1;
+    let b = blocks[j] as Block;
+    while (i >= b.n) {
+      i -= b.n;
+      b = blocks[--j] as Block;
+    }
+    return this.sign * (b.keys[b.n - 1 - i] as number);
   }
 
-  /** Size of the i-th best level (0 = best), scaled. */
-  sizeAt(i: number): number {
-    return this.sizes[this.hi - 1 - i] as number;
+  /** Size text of the i-th best level (0 = best), as the venue wrote it. */
+  sizeAt(i: number): string {
+    const blocks = this.blocks;
+    let j = blocks.length - 1;
+    let b = blocks[j] as Block;
+    while (i >= b.n) {
+      i -= b.n;
+      b = blocks[--j] as Block;
+    }
+    return b.sizes[b.n - 1 - i] as string;
+  }
+
+  /** Calls `fn(price, size)` for the best `limit` levels, best first; stops early when `fn` returns false. */
+  visit(fn: (price: number, size: string) => boolean | undefined, limit = Number.POSITIVE_INFINITY): void {
+    const blocks = this.blocks;
+    let left = limit;
+    for (let j = blocks.length - 1; j >= 0 && left > 0; j--) {
+      const b = blocks[j] as Block;
+      for (let i = b.n - 1; i >= 0 && left > 0; i--, left--) {
+        if (fn(this.sign * (b.keys[i] as number), b.sizes[i] as string) === false) return;
+      }
+    }
   }
 
   /** Best price (scaled), or NaN when the side is empty. */
   bestPrice(): number {
-    return this.hi > this.lo ? this.sign * (this.keys[this.hi - 1] as number) : Number.NaN;
+    const b = this.blocks[this.blocks.length - 1];
+    return b === undefined ? Number.NaN : this.sign * (b.keys[b.n - 1] as number);
   }
 
-  bestSize(): number {
-    return this.hi > this.lo ? (this.sizes[this.hi - 1] as number) : Number.NaN;
+  /** Best level's size text, or undefined when the side is empty. */
+  bestSize(): string | undefined {
+    const b = this.blocks[this.blocks.length - 1];
+    return b === undefined ? undefined : b.sizes[b.n - 1];
   }
 
   /**
-   * Index of `key` in the arrays when present; otherwise `-(insertionIndex) - 1`.
-   * Scans the best levels linearly, then gallops down and binary searches the bracket.
+   * Locates `key`: sets `fb` to the block and returns the index inside it when present, otherwise
+   * `-(insertionIndex) - 1` inside block `fb`. The side must not be empty.
    */
-  find(key: number): number {
-    const keys = this.keys;
-    const lo0 = this.lo;
-    let hi = this.hi;
-    // Most updates land among the best levels: probe those linearly (predictable, cache-friendly).
-    const stop = Math.max(hi - LINEAR_PROBE, lo0);
-    for (let i = hi - 1; i >= stop; i--) {
-      const k = keys[i] as number;
-      if (k <= key) return k === key ? i : -i - 2;
+  private find(key: number): number {
+    const blocks = this.blocks;
+    const last = blocks.length - 1;
+    let j = last;
+    let b = blocks[j] as Block;
+    if ((b.keys[0] as number) > key) {
+      // Gallop down over blocks for the last block whose first key is <= key (or block 0).
+      let hi = j; // blocks[hi].keys[0] > key
+      let step = 1;
+      let lo = hi - step;
+      while (lo >= 0 && ((blocks[lo] as Block).keys[0] as number) > key) {
+        hi = lo;
+        step <<= 1;
+        lo = hi - step;
+      }
+      if (lo < 0) lo = 0;
+      if (((blocks[lo] as Block).keys[0] as number) > key) {
+        j = 0; // before everything: insert at the start of block 0
+      } else {
+        // blocks[lo].keys[0] <= key < blocks[hi].keys[0]
+        while (hi - lo > 1) {
+          const mid = (lo + hi) >>> 1;
+          if (((blocks[mid] as Block).keys[0] as number) <= key) lo = mid;
+          else hi = mid;
+        }
+        j = lo;
+      }
+      b = blocks[j] as Block;
     }
-    if (stop === lo0) return -lo0 - 1;
-    hi = stop + 1;
-    // keys[hi-1] > key. Gallop: find lo with keys[lo] <= key.
-    let step = 1;
-    let lo = hi - 1 - step;
-    while (lo >= lo0 && (keys[lo] as number) > key) {
-      hi = lo + 1;
-      step <<= 1;
-      lo = hi - 1 - step;
+    this.fb = j;
+    const keys = b.keys;
+    let hi = b.n;
+    if (j === last) {
+      // The best block: scan its best levels first.
+      const stop = hi > LINEAR_PROBE ? hi - LINEAR_PROBE : 0;
+      for (let i = hi - 1; i >= stop; i--) {
+        const k = keys[i] as number;
+        if (k <= key) return k === key ? i : -i - 2;
+      }
+      if (stop === 0) return -1;
+      hi = stop;
     }
-    if (lo < lo0) lo = lo0;
-    // Invariant: keys[hi-1] > key; answer in [lo, hi-1].
-    hi -= 1;
+    let lo = 0;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const k = keys[mid] as number;
@@ -91,137 +149,201 @@ export class BookSide {
     return -lo - 1;
   }
 
-  /** Sets the size at `price` (scaled, positive); size 0 removes the level. Returns the previous size (0 if none). */
-  set(price: number, size: number): number {
+  /**
+   * Sets the size text at `price` (scaled, positive); `null` removes the level.
+   * Returns the previous size text, or null when there was no level.
+   */
+  set(price: number, size: string | null): string | null {
     const key = this.sign * price;
+    if (this.count === 0) {
+      if (size === null) return null;
+      const b = new Block();
+      b.keys[0] = key;
+      b.sizes[0] = size;
+      b.n = 1;
+      this.blocks.push(b);
+      this.count = 1;
+      return null;
+    }
     const idx = this.find(key);
+    const j = this.fb;
+    const b = this.blocks[j] as Block;
     if (idx >= 0) {
-      const prev = this.sizes[idx] as number;
-      if (size === 0) this.removeAt(idx);
-      else this.sizes[idx] = size;
+      const prev = b.sizes[idx] as string;
+      if (size === null) this.removeAt(j, b, idx);
+      else b.sizes[idx] = size;
       return prev;
     }
-    if (size !== 0) this.insertAt(-idx - 1, key, size);
-    return 0;
+    if (size !== null) this.insertAt(j, b, -idx - 1, key, size);
+    return null;
   }
 
-  /** Size at `price` (scaled), 0 when absent. */
-  sizeOf(price: number): number {
+  /** Size text at `price` (scaled), or undefined when absent. */
+  sizeOf(price: number): string | undefined {
+    if (this.count === 0) return undefined;
     const idx = this.find(this.sign * price);
-    return idx >= 0 ? (this.sizes[idx] as number) : 0;
+    return idx >= 0 ? (this.blocks[this.fb] as Block).sizes[idx] : undefined;
   }
 
-  private insertAt(idx: number, key: number, size: number): void {
-    const keys = this.keys;
-    const sizes = this.sizes;
-    const cap = keys.length;
-    const above = this.hi - idx;
-    const below = idx - this.lo;
-    if (this.hi < cap && (above <= below || this.lo === 0)) {
-      if (above > SMALL_MOVE) {
-        keys.copyWithin(idx + 1, idx, this.hi);
-        sizes.copyWithin(idx + 1, idx, this.hi);
-      } else {
-        for (let i = this.hi; i > idx; i--) {
-          keys[i] = keys[i - 1] as number;
-          sizes[i] = sizes[i - 1] as number;
-        }
+  private insertAt(j: number, b: Block, i: number, key: number, size: string): void {
+    this.count++;
+    if (b.n === BLOCK) {
+      const last = j === this.blocks.length - 1;
+      if (i === BLOCK && last) {
+        // A new best beyond a full best block: start a new block rather than leaving two half blocks.
+        const c = new Block();
+        c.keys[0] = key;
+        c.sizes[0] = size;
+        c.n = 1;
+        this.blocks.push(c);
+        return;
       }
-      keys[idx] = key;
-      sizes[idx] = size;
-      this.hi++;
+      if (i === 0 && j === 0) {
+        const c = new Block();
+        c.keys[0] = key;
+        c.sizes[0] = size;
+        c.n = 1;
+        this.blocks.unshift(c);
+        return;
+      }
+      // Split in half: the upper half moves to a new block after b.
+      const half = BLOCK >> 1;
+      const c = new Block();
+      c.keys.set(b.keys.subarray(half, BLOCK));
+      for (let k = half; k < BLOCK; k++) c.sizes[k - half] = b.sizes[k] as string;
+      c.n = BLOCK - half;
+      b.n = half;
+      this.blocks.splice(j + 1, 0, c);
+      if (i > half) {
+        b = c;
+        i -= half;
+      }
+    }
+    const keys = b.keys;
+    const sizes = b.sizes;
+    for (let k = b.n; k > i; k--) {
+      keys[k] = keys[k - 1] as number;
+      sizes[k] = sizes[k - 1] as string;
+    }
+    keys[i] = key;
+    sizes[i] = size;
+    b.n++;
+  }
+
+  private removeAt(j: number, b: Block, i: number): void {
+    this.count--;
+    const keys = b.keys;
+    const sizes = b.sizes;
+    const n = --b.n;
+    for (let k = i; k < n; k++) {
+      keys[k] = keys[k + 1] as number;
+      sizes[k] = sizes[k + 1] as string;
+    }
+    sizes[n] = '';
+    if (n === 0) {
+      this.blocks.splice(j, 1);
       return;
     }
-    if (this.lo > 0) {
-      if (below > SMALL_MOVE) {
-        keys.copyWithin(this.lo - 1, this.lo, idx);
-        sizes.copyWithin(this.lo - 1, this.lo, idx);
-      } else {
-        for (let i = this.lo - 1; i < idx - 1; i++) {
-          keys[i] = keys[i + 1] as number;
-          sizes[i] = sizes[i + 1] as number;
+    if (n <= MERGE_BELOW) {
+      // Merge with the lower neighbour when both fit in half a block, so blocks stay dense.
+      const lower = this.blocks[j - 1];
+      if (lower !== undefined && lower.n + n <= BLOCK >> 1) {
+        for (let k = 0; k < n; k++) {
+          lower.keys[lower.n + k] = keys[k] as number;
+          lower.sizes[lower.n + k] = sizes[k] as string;
         }
+        lower.n += n;
+        this.blocks.splice(j, 1);
       }
-      this.lo--;
-      keys[idx - 1] = key;
-      sizes[idx - 1] = size;
-      return;
-    }
-    this.grow();
-    this.insertAt(idx + this.lo, key, size);
-  }
-
-  private removeAt(idx: number): void {
-    const keys = this.keys;
-    const sizes = this.sizes;
-    const above = this.hi - 1 - idx;
-    const below = idx - this.lo;
-    if (above <= below) {
-      if (above > SMALL_MOVE) {
-        keys.copyWithin(idx, idx + 1, this.hi);
-        sizes.copyWithin(idx, idx + 1, this.hi);
-      } else {
-        for (let i = idx; i < this.hi - 1; i++) {
-          keys[i] = keys[i + 1] as number;
-          sizes[i] = sizes[i + 1] as number;
-        }
-      }
-      this.hi--;
-    } else {
-      keys.copyWithin(this.lo + 1, this.lo, idx);
-      sizes.copyWithin(this.lo + 1, this.lo, idx);
-      this.lo++;
     }
   }
 
-  /** Doubles the capacity, leaving a quarter of headroom below the live range. Shifts `lo` and `hi`. */
-  private grow(): void {
-    const n = this.hi - this.lo;
-    const cap = this.keys.length * 2;
-    const lo = (cap - n) >> 2;
-    const keys = new Float64Array(cap);
-    const sizes = new Float64Array(cap);
-    keys.set(this.keys.subarray(this.lo, this.hi), lo);
-    sizes.set(this.sizes.subarray(this.lo, this.hi), lo);
-    this.keys = keys;
-    this.sizes = sizes;
-    this.lo = lo;
-    this.hi = lo + n;
+  /**
+   * Replaces the side with `n` levels given as parallel arrays in any order; of duplicate prices the last
+   * wins, and a null size (a delete) as the last word leaves the price out. Packs blocks three-quarters full.
+   */
+  load(prices: Float64Array, sizes: (string | null)[], n: number): void {
+    const order: number[] = new Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    const sign = this.sign;
+    // Sort by key, then by input position so that the last duplicate is kept.
+    order.sort((a, b) => sign * (prices[a] as number) - sign * (prices[b] as number) || a - b);
+    this.blocks = [];
+    this.count = 0;
+    let cur: Block | undefined;
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k] as number;
+      const next = order[k + 1];
+      if (next !== undefined && prices[next] === prices[i]) continue; // a later duplicate wins
+      const size = sizes[i];
+      if (size === null || size === undefined) continue; // the last word on this price is a delete
+      if (cur === undefined || cur.n === LOAD_FILL) {
+        cur = new Block();
+        this.blocks.push(cur);
+      }
+      cur.keys[cur.n] = sign * (prices[i] as number);
+      cur.sizes[cur.n] = size;
+      cur.n++;
+      this.count++;
+    }
   }
 
   /** Keeps only the `depth` best levels. */
   truncate(depth: number): void {
-    if (this.hi - this.lo > depth) this.lo = this.hi - depth;
+    const blocks = this.blocks;
+    let drop = 0;
+    while (drop < blocks.length && this.count - (blocks[drop] as Block).n >= depth) {
+      this.count -= (blocks[drop] as Block).n;
+      drop++;
+    }
+    if (drop > 0) blocks.splice(0, drop);
+    const extra = this.count - depth;
+    if (extra > 0) {
+      const b = blocks[0] as Block;
+      b.keys.copyWithin(0, extra, b.n);
+      b.sizes.copyWithin(0, extra, b.n);
+      b.n -= extra;
+      this.count = depth;
+    }
   }
 
   clear(): void {
-    this.lo = this.keys.length >> 2;
-    this.hi = this.lo;
+    this.blocks = [];
+    this.count = 0;
   }
 
-  /** Multiplies every price (or size) by `factor` (an exact power of ten). */
+  /** Multiplies every price by `factor` (an exact power of ten). */
   scaleKeys(factor: number): void {
-    for (let i = this.lo; i < this.hi; i++) this.keys[i] = (this.keys[i] as number) * factor;
-  }
-
-  scaleSizes(factor: number): void {
-    for (let i = this.lo; i < this.hi; i++) this.sizes[i] = (this.sizes[i] as number) * factor;
+    for (const b of this.blocks) for (let i = 0; i < b.n; i++) b.keys[i] = (b.keys[i] as number) * factor;
   }
 
   /** Largest absolute key (for range checks before rescaling). */
   maxAbsKey(): number {
-    if (this.hi === this.lo) return 0;
-    return Math.max(Math.abs(this.keys[this.lo] as number), Math.abs(this.keys[this.hi - 1] as number));
+    if (this.count === 0) return 0;
+    const lo = this.blocks[0] as Block;
+    const hi = this.blocks[this.blocks.length - 1] as Block;
+    return Math.max(Math.abs(lo.keys[0] as number), Math.abs(hi.keys[hi.n - 1] as number));
   }
 
-  maxSize(): number {
-    let m = 0;
-    for (let i = this.lo; i < this.hi; i++) if ((this.sizes[i] as number) > m) m = this.sizes[i] as number;
-    return m;
-  }
-
-  /** Bytes held by the arrays (for memory benchmarks). */
+  /** Bytes held by the block arrays (typed arrays and size slots; not the size strings themselves). */
   byteLength(): number {
-    return this.keys.byteLength + this.sizes.byteLength;
+    return this.blocks.length * BLOCK * 16;
+  }
+
+  /** Checks the structural invariants (for tests): sorted keys, non-empty blocks, count. */
+  checkInvariants(): void {
+    let total = 0;
+    let prev = Number.NEGATIVE_INFINITY;
+    for (const b of this.blocks) {
+      if (b.n <= 0 || b.n > BLOCK) throw new Error(`block size ${b.n}`);
+      for (let i = 0; i < b.n; i++) {
+        const k = b.keys[i] as number;
+        if (!(k > prev)) throw new Error(`keys not strictly ascending at ${k}`);
+        if ((b.sizes[i] as string).length === 0) throw new Error('empty size text');
+        prev = k;
+      }
+      total += b.n;
+    }
+    if (total !== this.count) throw new Error(`count ${this.count} != ${total}`);
   }
 }

@@ -101,7 +101,6 @@ interface Cursor {
 }
 
 const TEN_K = 10000n;
-const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 
 export class ConsolidatedBook {
   readonly instrument: string;
@@ -220,10 +219,6 @@ class Merge {
   private readonly mult: bigint[];
   /** Scale of the keys. */
   private readonly keyScale: number;
-  /** Common size scale of the totals, and each cursor's factor to it. */
-  private readonly sizeScale: number;
-  private readonly sizeFactors: bigint[];
-  private readonly sizeFactorsNum: number[];
 
   constructor(entries: readonly Entry[], side: BookSideName, feeAdjusted: boolean) {
     this.sideName = side;
@@ -244,9 +239,6 @@ class Merge {
       return { venue: e.source.venue, book: b, side: s, factor, bigFactor: 10n ** BigInt(d), i: 0 };
     });
     this.big = big;
-    this.sizeScale = entries.reduce((m, e) => Math.max(m, e.source.book.sizeScale), 0);
-    this.sizeFactors = entries.map((e) => 10n ** BigInt(this.sizeScale - e.source.book.sizeScale));
-    this.sizeFactorsNum = entries.map((e) => 10 ** (this.sizeScale - e.source.book.sizeScale));
     if (withFees) {
       const one = TEN_K * 10n ** BigInt(feeScale);
       this.mult = entries.map((e) => {
@@ -291,12 +283,10 @@ class Merge {
       }
       if (Number.isNaN(best)) break;
       const venues: VenueShare[] = [];
-      let total = 0; // at sizeScale; exact while it stays a safe integer
       for (let c = 0; c < k; c++) {
         if (keys[c] !== best) continue;
         const cur = cursors[c] as Cursor;
         const size = cur.side.sizeAt(cur.i);
-        total += size * (this.sizeFactorsNum[c] as number);
         venues.push({
           venue: cur.venue,
           price: cur.book.formatPrice(cur.side.priceAt(cur.i)),
@@ -305,11 +295,7 @@ class Merge {
         cur.i++;
         keys[c] = cur.i < cur.side.length ? sign * cur.side.priceAt(cur.i) * cur.factor : Number.NaN;
       }
-      const size =
-        total <= Number.MAX_SAFE_INTEGER
-          ? formatCanonical(total, this.sizeScale)
-          : venues.reduce((t, v) => t.add(Decimal.parse(v.size)), Decimal.ZERO).toString();
-      out.push({ price: formatCanonical(sign * best, this.keyScale), size, venues });
+      out.push({ price: formatCanonical(sign * best, this.keyScale), size: totalSize(venues), venues });
     }
     return out;
   }
@@ -332,12 +318,10 @@ class Merge {
       }
       if (best === undefined) break;
       const venues: VenueShare[] = [];
-      let total = 0n; // at sizeScale
       for (let c = 0; c < k; c++) {
         if (keys[c] !== best) continue;
         const cur = cursors[c] as Cursor;
         const size = cur.side.sizeAt(cur.i);
-        total += BigInt(size) * (this.sizeFactors[c] as bigint);
         venues.push({
           venue: cur.venue,
           price: cur.book.formatPrice(cur.side.priceAt(cur.i)),
@@ -348,14 +332,18 @@ class Merge {
       }
       const price =
         typeof best === 'bigint' ? Decimal.of(best, this.keyScale).toString() : formatCanonical(best, this.keyScale);
-      const size =
-        total <= MAX_SAFE_BIG
-          ? formatCanonical(Number(total), this.sizeScale)
-          : Decimal.of(total, this.sizeScale).toString();
-      out.push({ price, size, venues });
+      out.push({ price, size: totalSize(venues), venues });
     }
     return out;
   }
+}
+
+/** Exact total of the venues' sizes at one merged level (canonical text). */
+function totalSize(venues: readonly VenueShare[]): string {
+  if (venues.length === 1) return (venues[0] as VenueShare).size;
+  let t = Decimal.ZERO;
+  for (const v of venues) t = t.add(Decimal.parse(v.size));
+  return t.toString();
 }
 
 /**
@@ -366,10 +354,8 @@ class Merge {
 function findOpportunity(entries: readonly Entry[], feeAdjusted: boolean): ArbitrageOpportunity | undefined {
   let scale = 0;
   let feeScale = 0;
-  let sizeScale = 0;
   for (const e of entries) {
     scale = Math.max(scale, e.source.book.priceScale);
-    sizeScale = Math.max(sizeScale, e.source.book.sizeScale);
     if (feeAdjusted) feeScale = Math.max(feeScale, e.feeBps.scale);
   }
   const one = TEN_K * 10n ** BigInt(feeScale);
@@ -381,8 +367,7 @@ function findOpportunity(entries: readonly Entry[], feeAdjusted: boolean): Arbit
     const mult = side === 'bid' ? one - fee : one + fee;
     return BigInt(b.side(side).priceAt(i)) * 10n ** BigInt(scale - b.priceScale) * mult;
   };
-  const size = (e: Entry, side: BookSideName, i: number): bigint =>
-    BigInt(e.source.book.side(side).sizeAt(i)) * 10n ** BigInt(sizeScale - e.source.book.sizeScale);
+  const size = (e: Entry, side: BookSideName, i: number): Decimal => Decimal.parse(e.source.book.side(side).sizeAt(i));
   let bestPair: { buy: Entry; sell: Entry; edge: bigint } | undefined;
   for (const sell of entries) {
     if (sell.source.book.bids.length === 0) continue;
@@ -402,14 +387,14 @@ function findOpportunity(entries: readonly Entry[], feeAdjusted: boolean): Arbit
   let j = 0;
   let askLeft = size(buy, 'ask', 0);
   let bidLeft = size(sell, 'bid', 0);
-  let total = 0n;
+  let total = Decimal.ZERO;
   while (i < na && j < nb && key(sell, 'bid', j) > key(buy, 'ask', i)) {
-    const take = askLeft < bidLeft ? askLeft : bidLeft;
-    total += take;
-    askLeft -= take;
-    bidLeft -= take;
-    if (askLeft === 0n && ++i < na) askLeft = size(buy, 'ask', i);
-    if (bidLeft === 0n && ++j < nb) bidLeft = size(sell, 'bid', j);
+    const take = askLeft.cmp(bidLeft) < 0 ? askLeft : bidLeft;
+    total = total.add(take);
+    askLeft = askLeft.sub(take);
+    bidLeft = bidLeft.sub(take);
+    if (askLeft.isZero() && ++i < na) askLeft = size(buy, 'ask', i);
+    if (bidLeft.isZero() && ++j < nb) bidLeft = size(sell, 'bid', j);
   }
   const buyPrice = Decimal.of(key(buy, 'ask', 0), keyScale);
   const edgeD = Decimal.of(edge, keyScale);
@@ -420,6 +405,6 @@ function findOpportunity(entries: readonly Entry[], feeAdjusted: boolean): Arbit
     sellPrice: Decimal.of(key(sell, 'bid', 0), keyScale).toString(),
     edge: edgeD.toString(),
     edgeBps: edgeD.div(buyPrice, 12).toNumber() * 10000,
-    size: Decimal.of(total, sizeScale).toString(),
+    size: total.toString(),
   };
 }

@@ -1,14 +1,25 @@
 /**
  * An exact L2 order book for one instrument on one venue.
  *
- * Prices and sizes are held as safe integers scaled by 10^priceScale and 10^sizeScale. The scales start
- * from the instrument's precision (or 0) and grow automatically, exactly, when the venue sends a value
- * with more fraction digits; with `fixedScale` such a value is rejected instead. Every update is validated
- * before anything is changed, so bad input leaves the book as it was.
+ * Prices are held as safe integers scaled by 10^priceScale: the scale starts from the instrument's
+ * precision (or 0) and grows automatically, exactly, when the venue sends a price with more fraction
+ * digits (with `fixedScale` such a price is rejected instead). Sizes are kept as the venue's own decimal
+ * text, validated on arrival, so they are exact at any magnitude and checksums can use the venue's text.
+ * Every batch is atomic: bad input leaves the book as it was.
  */
 import { createHash } from 'node:crypto';
 import { qobError } from '../core/errors.ts';
-import { Decimal, formatCanonical, fractionDigits, MAX_SCALE, parsePlain, parseScaled, pow10 } from '../core/fixed.ts';
+import {
+  canonicalDecimal,
+  Decimal,
+  formatCanonical,
+  fractionDigits,
+  MAX_SCALE,
+  parsePlain,
+  parseScaled,
+  pow10,
+  sizeIsPositive,
+} from '../core/fixed.ts';
 import { BookSide } from './book-side.ts';
 
 export type BookSideName = 'bid' | 'ask';
@@ -26,9 +37,7 @@ export type RawLevel = ArrayLike<string>;
 export interface L2BookOptions {
   /** Initial number of price fraction digits (the instrument's price precision). */
   readonly priceScale?: number;
-  /** Initial number of size fraction digits (the instrument's quantity precision). */
-  readonly sizeScale?: number;
-  /** Reject values with more fraction digits than the initial scales instead of growing them. */
+  /** Reject prices with more fraction digits than `priceScale` instead of growing the scale. */
   readonly fixedScale?: boolean;
 }
 
@@ -52,16 +61,17 @@ export class L2Book {
   readonly bids: BookSide;
   readonly asks: BookSide;
   private _priceScale: number;
-  private _sizeScale: number;
   private readonly fixedScale: boolean;
   /** Level updates applied since creation (snapshots included). */
   updates = 0;
-  /** Scratch buffer for validating a batch before applying it: [price, size] pairs, scaled. */
-  private scratch = new Float64Array(512);
+  // Undo log of the batch being applied: side (0 bid, 1 ask), scaled price and previous size per change.
+  private undoSide = new Uint8Array(256);
+  private undoPrice = new Float64Array(256);
+  private undoSize: (string | null)[] = new Array<string | null>(256).fill(null);
+  private undoCount = 0;
 
   constructor(options: L2BookOptions = {}) {
     this._priceScale = checkScale(options.priceScale ?? 0, 'priceScale');
-    this._sizeScale = checkScale(options.sizeScale ?? 0, 'sizeScale');
     this.fixedScale = options.fixedScale ?? false;
     this.bids = new BookSide(1);
     this.asks = new BookSide(-1);
@@ -71,15 +81,13 @@ export class L2Book {
     return this._priceScale;
   }
 
-  get sizeScale(): number {
-    return this._sizeScale;
-  }
-
   // ---- parsing ---------------------------------------------------------------------------------------
 
   /** Parses a price text to this book's scale (growing it if needed). Throws a typed error on bad input. */
   parsePrice(text: string): number {
-    let p = parseScaled(text, this._priceScale);
+    let p = parsePlain(text, this._priceScale);
+    if (p > 0) return p;
+    p = parseScaled(text, this._priceScale);
     if (Number.isNaN(p)) {
       this.growPriceScale(fractionDigits(text), text);
       p = parseScaled(text, this._priceScale);
@@ -88,15 +96,9 @@ export class L2Book {
     return p;
   }
 
-  /** Parses a size text to this book's scale (growing it if needed). Throws a typed error on bad input. */
-  parseSize(text: string): number {
-    let s = parseScaled(text, this._sizeScale);
-    if (Number.isNaN(s)) {
-      this.growSizeScale(fractionDigits(text), text);
-      s = parseScaled(text, this._sizeScale);
-    }
-    if (s < 0) throw qobError('QOB_ERR_NEGATIVE_SIZE', `size must not be negative: ${text}`, { size: text });
-    return s;
+  /** Validates a size text: true when positive, false when zero (a delete). Throws a typed error on bad input. */
+  checkSize(text: string): boolean {
+    return sizeIsPositive(text);
   }
 
   private growPriceScale(digits: number, text: string): void {
@@ -115,26 +117,8 @@ export class L2Book {
     }
     this.bids.scaleKeys(f);
     this.asks.scaleKeys(f);
+    for (let i = 0; i < this.undoCount; i++) this.undoPrice[i] = (this.undoPrice[i] as number) * f;
     this._priceScale = digits;
-  }
-
-  private growSizeScale(digits: number, text: string): void {
-    if (this.fixedScale || digits > MAX_SCALE) {
-      throw qobError('QOB_ERR_DECIMAL_RANGE', `size ${text} has more than ${this._sizeScale} fraction digits`, {
-        size: text,
-        sizeScale: this._sizeScale,
-      });
-    }
-    const f = pow10(digits - this._sizeScale);
-    const max = Math.max(this.bids.maxSize(), this.asks.maxSize());
-    if (max * f > Number.MAX_SAFE_INTEGER) {
-      throw qobError('QOB_ERR_DECIMAL_RANGE', `size ${text} needs a scale the book's sizes cannot hold exactly`, {
-        size: text,
-      });
-    }
-    this.bids.scaleSizes(f);
-    this.asks.scaleSizes(f);
-    this._sizeScale = digits;
   }
 
   // ---- updates ---------------------------------------------------------------------------------------
@@ -142,81 +126,97 @@ export class L2Book {
   /** Sets one level from venue text; size zero deletes. Atomic: on a typed error nothing changed. */
   set(side: BookSideName, price: string, size: string): void {
     const p = this.parsePrice(price);
-    const s = this.parseSize(size);
+    const positive = sizeIsPositive(size);
     this.updates++;
-    (side === 'bid' ? this.bids : this.asks).set(p, s);
+    (side === 'bid' ? this.bids : this.asks).set(p, positive ? size : null);
   }
 
-  /** Sets one level from scaled integers at this book's current scales. */
-  setScaled(side: BookSideName, price: number, size: number): void {
+  /** Sets one level from a scaled price at this book's current scale and a size text. */
+  setScaled(side: BookSideName, price: number, size: string): void {
+    const positive = sizeIsPositive(size);
     this.updates++;
-    (side === 'bid' ? this.bids : this.asks).set(price, size);
+    (side === 'bid' ? this.bids : this.asks).set(price, positive ? size : null);
   }
 
   /**
    * Applies a batch of level changes in array order (the last of two changes to one price wins).
-   * All levels are parsed and validated first: on a typed error the book is unchanged.
+   * Atomic: a typed error midway undoes the changes already made, so the book is left as it was.
    */
   applyDelta(bids: ArrayLike<RawLevel> | undefined, asks: ArrayLike<RawLevel> | undefined): void {
     const nb = bids === undefined ? 0 : bids.length;
     const na = asks === undefined ? 0 : asks.length;
-    const scratch = this.prepare(bids, nb, asks, na);
-    this.commit(scratch, nb, na);
+    if (this.undoPrice.length < nb + na) this.growUndo(nb + na);
+    this.undoCount = 0;
+    try {
+      if (nb > 0) this.applySide(bids as ArrayLike<RawLevel>, nb, this.bids, 0);
+      if (na > 0) this.applySide(asks as ArrayLike<RawLevel>, na, this.asks, 1);
+    } catch (e) {
+      this.rollback();
+      throw e;
+    }
+    this.updates += nb + na;
+  }
+
+  private applySide(levels: ArrayLike<RawLevel>, n: number, side: BookSide, sideId: number): void {
+    const undoSide = this.undoSide;
+    const undoPrice = this.undoPrice;
+    const undoSize = this.undoSize;
+    for (let i = 0; i < n; i++) {
+      const l = levels[i] as RawLevel;
+      const pt = levelText(l, 0);
+      let p = parsePlain(pt, this._priceScale);
+      if (!(p > 0)) p = this.parsePrice(pt);
+      const st = levelText(l, 1);
+      const prev = side.set(p, sizeIsPositive(st) ? st : null);
+      const u = this.undoCount++;
+      undoSide[u] = sideId;
+      undoPrice[u] = p;
+      undoSize[u] = prev;
+    }
+  }
+
+  private rollback(): void {
+    for (let u = this.undoCount - 1; u >= 0; u--) {
+      const side = this.undoSide[u] === 0 ? this.bids : this.asks;
+      side.set(this.undoPrice[u] as number, this.undoSize[u] as string | null);
+      this.undoSize[u] = null;
+    }
+    this.undoCount = 0;
+  }
+
+  private growUndo(n: number): void {
+    const cap = Math.max(n, this.undoPrice.length * 2);
+    this.undoSide = new Uint8Array(cap);
+    this.undoPrice = new Float64Array(cap);
+    this.undoSize = new Array<string | null>(cap).fill(null);
   }
 
   /** Replaces the whole book. Validated first: on a typed error the book is unchanged. */
   applySnapshot(bids: ArrayLike<RawLevel>, asks: ArrayLike<RawLevel>): void {
-    const scratch = this.prepare(bids, bids.length, asks, asks.length);
-    this.bids.clear();
-    this.asks.clear();
-    this.commit(scratch, bids.length, asks.length);
+    const scale = this._priceScale;
+    const b = this.parseLevels(bids);
+    const a = this.parseLevels(asks);
+    if (scale !== this._priceScale) {
+      // The price scale grew while parsing: parse again so that every price is at the new scale (rare).
+      this.applySnapshot(bids, asks);
+      return;
+    }
+    this.bids.load(b.prices, b.sizes, bids.length);
+    this.asks.load(a.prices, a.sizes, asks.length);
+    this.updates += bids.length + asks.length;
   }
 
-  private prepare(
-    bids: ArrayLike<RawLevel> | undefined,
-    nb: number,
-    asks: ArrayLike<RawLevel> | undefined,
-    na: number,
-  ): Float64Array {
-    const need = (nb + na) * 2;
-    if (this.scratch.length < need) this.scratch = new Float64Array(Math.max(need, this.scratch.length * 2));
-    const scratch = this.scratch;
-    const ps = this._priceScale;
-    const ss = this._sizeScale;
-    let j = 0;
-    // parsePlain handles plain venue text; anything else (errors, scale growth) takes the full parsers.
-    for (let i = 0; i < nb; i++) {
-      const l = (bids as ArrayLike<RawLevel>)[i] as RawLevel;
-      const pt = levelText(l, 0);
-      const p = parsePlain(pt, ps);
-      scratch[j++] = p > 0 ? p : this.parsePrice(pt);
+  private parseLevels(levels: ArrayLike<RawLevel>): { prices: Float64Array; sizes: (string | null)[] } {
+    const n = levels.length;
+    const prices = new Float64Array(n);
+    const sizes = new Array<string | null>(n);
+    for (let i = 0; i < n; i++) {
+      const l = levels[i] as RawLevel;
+      prices[i] = this.parsePrice(levelText(l, 0));
       const st = levelText(l, 1);
-      const s = parsePlain(st, ss);
-      scratch[j++] = s >= 0 ? s : this.parseSize(st);
+      sizes[i] = sizeIsPositive(st) ? st : null;
     }
-    for (let i = 0; i < na; i++) {
-      const l = (asks as ArrayLike<RawLevel>)[i] as RawLevel;
-      const pt = levelText(l, 0);
-      const p = parsePlain(pt, ps);
-      scratch[j++] = p > 0 ? p : this.parsePrice(pt);
-      const st = levelText(l, 1);
-      const s = parsePlain(st, ss);
-      scratch[j++] = s >= 0 ? s : this.parseSize(st);
-    }
-    if (ps !== this._priceScale || ss !== this._sizeScale) {
-      // A scale grew midway: values parsed before it are at the old scale. Parse again (rare).
-      return this.prepare(bids, nb, asks, na);
-    }
-    return scratch;
-  }
-
-  private commit(scratch: Float64Array, nb: number, na: number): void {
-    let j = 0;
-    const bidSide = this.bids;
-    const askSide = this.asks;
-    for (let i = 0; i < nb; i++, j += 2) bidSide.set(scratch[j] as number, scratch[j + 1] as number);
-    for (let i = 0; i < na; i++, j += 2) askSide.set(scratch[j] as number, scratch[j + 1] as number);
-    this.updates += nb + na;
+    return { prices, sizes };
   }
 
   /** Keeps only the `depth` best levels on each side (fixed-depth feeds). */
@@ -243,33 +243,42 @@ export class L2Book {
     return side === 'bid' ? this.bids : this.asks;
   }
 
+  /** Canonical text of a scaled price. */
   formatPrice(scaled: number): string {
     return formatCanonical(scaled, this._priceScale);
   }
 
-  formatSize(scaled: number): string {
-    return formatCanonical(scaled, this._sizeScale);
+  /** Canonical text of a size text (`"672.00000000"` -> `"672"`). */
+  formatSize(text: string): string {
+    return canonicalDecimal(text);
+  }
+
+  /** A scaled price as an exact Decimal. */
+  priceDecimal(scaled: number): Decimal {
+    return Decimal.fromScaled(scaled, this._priceScale);
   }
 
   bestBid(): BookLevel | undefined {
-    return this.levelAt(this.bids, 0);
+    return this.levelAt(this.bids);
   }
 
   bestAsk(): BookLevel | undefined {
-    return this.levelAt(this.asks, 0);
+    return this.levelAt(this.asks);
   }
 
-  private levelAt(s: BookSide, i: number): BookLevel | undefined {
-    if (i >= s.length) return undefined;
-    return { price: this.formatPrice(s.priceAt(i)), size: this.formatSize(s.sizeAt(i)) };
+  private levelAt(s: BookSide): BookLevel | undefined {
+    const size = s.bestSize();
+    if (size === undefined) return undefined;
+    return { price: this.formatPrice(s.bestPrice()), size: canonicalDecimal(size) };
   }
 
-  /** The `n` best levels of a side, best first. */
+  /** The `n` best levels of a side, best first, as canonical decimal text. */
   levels(side: BookSideName, n = Number.POSITIVE_INFINITY): BookLevel[] {
-    const s = this.side(side);
-    const m = Math.min(n, s.length);
-    const out: BookLevel[] = new Array(m);
-    for (let i = 0; i < m; i++) out[i] = { price: this.formatPrice(s.priceAt(i)), size: this.formatSize(s.sizeAt(i)) };
+    const out: BookLevel[] = [];
+    this.side(side).visit((p, s) => {
+      out.push({ price: this.formatPrice(p), size: canonicalDecimal(s) });
+      return true;
+    }, n);
     return out;
   }
 
@@ -288,11 +297,13 @@ export class L2Book {
 
   /** Size-weighted mid: (bid * askSize + ask * bidSize) / (bidSize + askSize). A statistic (number). */
   microprice(): number | undefined {
-    if (this.bids.length === 0 || this.asks.length === 0) return undefined;
+    const bsText = this.bids.bestSize();
+    const asText = this.asks.bestSize();
+    if (bsText === undefined || asText === undefined) return undefined;
     const bp = this.bids.bestPrice();
     const ap = this.asks.bestPrice();
-    const bs = this.bids.bestSize();
-    const as = this.asks.bestSize();
+    const bs = Number(bsText);
+    const as = Number(asText);
     return (bp * as + ap * bs) / (bs + as) / pow10(this._priceScale);
   }
 
@@ -318,28 +329,28 @@ export class L2Book {
     const lowBid = mid.mul(one.sub(frac));
     const highAsk = mid.mul(one.add(frac));
     return {
-      bids: this.sumWhile(this.bids, (p) => Decimal.fromScaled(p, this._priceScale).cmp(lowBid) >= 0),
-      asks: this.sumWhile(this.asks, (p) => Decimal.fromScaled(p, this._priceScale).cmp(highAsk) <= 0),
+      bids: this.sumWhile(this.bids, (p) => this.priceDecimal(p).cmp(lowBid) >= 0),
+      asks: this.sumWhile(this.asks, (p) => this.priceDecimal(p).cmp(highAsk) <= 0),
     };
   }
 
   /** Total size of the levels at or better than `price` on `side`. */
   cumulativeSizeTo(side: BookSideName, price: string): Decimal {
     const limit = Decimal.parse(price);
-    const s = this.side(side);
-    return this.sumWhile(s, (p) => {
-      const c = Decimal.fromScaled(p, this._priceScale).cmp(limit);
+    return this.sumWhile(this.side(side), (p) => {
+      const c = this.priceDecimal(p).cmp(limit);
       return side === 'bid' ? c >= 0 : c <= 0;
     });
   }
 
   private sumWhile(s: BookSide, ok: (priceScaled: number) => boolean): Decimal {
-    let total = 0n;
-    for (let i = 0; i < s.length; i++) {
-      if (!ok(s.priceAt(i))) break;
-      total += BigInt(s.sizeAt(i));
-    }
-    return Decimal.of(total, this._sizeScale).normalize();
+    let total = Decimal.ZERO;
+    s.visit((p, size) => {
+      if (!ok(p)) return false;
+      total = total.add(Decimal.parse(size));
+      return true;
+    });
+    return total.normalize();
   }
 
   /**
@@ -352,50 +363,44 @@ export class L2Book {
       throw qobError('QOB_ERR_INVALID_ARGUMENT', `fill size must be positive, got ${size}`, { size });
     }
     const s = side === 'buy' ? this.asks : this.bids;
-    const ps = this._priceScale;
-    const ss = this._sizeScale;
-    // Work in integers at the book's size scale; `want` may have more digits, so compare at a common scale.
-    const wantScale = Math.max(ss, want.scale);
-    const wantInt = (want.rescale(wantScale) as Decimal).coef;
-    const sizeFactor = 10n ** BigInt(wantScale - ss);
-    let filled = 0n; // at wantScale
-    let notional = 0n; // at ps + wantScale
+    let filled = Decimal.ZERO;
+    let notional = Decimal.ZERO;
     let worst: number | undefined;
     let levelsConsumed = 0;
-    for (let i = 0; i < s.length && filled < wantInt; i++) {
-      const price = s.priceAt(i);
-      const avail = BigInt(s.sizeAt(i)) * sizeFactor;
-      const take = avail < wantInt - filled ? avail : wantInt - filled;
-      filled += take;
-      notional += take * BigInt(price);
-      worst = price;
+    s.visit((p, sizeText) => {
+      const left = want.sub(filled);
+      if (left.sign() <= 0) return false;
+      const avail = Decimal.parse(sizeText);
+      const take = avail.cmp(left) < 0 ? avail : left;
+      filled = filled.add(take);
+      notional = notional.add(take.mul(this.priceDecimal(p)));
+      worst = p;
       levelsConsumed++;
-    }
-    const filledD = Decimal.of(filled, wantScale);
-    const notionalD = Decimal.of(notional, ps + wantScale);
-    const vwap = filled === 0n ? undefined : notionalD.div(filledD, ps + 8);
+      return true;
+    });
+    const vwap = filled.isZero() ? undefined : notional.div(filled, this._priceScale + 8);
     let slippageBps: number | undefined;
     if (vwap !== undefined && s.length > 0) {
-      const best = Decimal.fromScaled(s.priceAt(0), ps);
+      const best = this.priceDecimal(s.bestPrice());
       const diff = side === 'buy' ? vwap.sub(best) : best.sub(vwap);
       slippageBps = diff.div(best, 12).toNumber() * 10000;
     }
     return {
       side,
       requested: want.toString(),
-      filled: filledD.toString(),
-      notional: notionalD.toString(),
+      filled: filled.toString(),
+      notional: notional.toString(),
       vwap: vwap?.toString(),
       worstPrice: worst === undefined ? undefined : this.formatPrice(worst),
       levelsConsumed,
-      complete: filled >= wantInt,
+      complete: filled.cmp(want) >= 0,
       slippageBps,
     };
   }
 
   /**
    * A stable hash of the book's content: SHA-256 over the canonical decimal text of every level, best
-   * first, bids then asks. Independent of the internal scales, so equal books hash equal.
+   * first, bids then asks. Independent of the internal scale and of how the venue wrote its numbers.
    */
   hash(depth = Number.POSITIVE_INFINITY): string {
     const h = createHash('sha256');

@@ -372,3 +372,61 @@ export class Decimal {
     return this.toString();
   }
 }
+
+/** Longest decimal text accepted for a size. */
+export const MAX_DECIMAL_TEXT = 64;
+
+/**
+ * Validates a size written as decimal text (the venue's own text, kept as is): returns true when it is
+ * positive and false when it is zero. Throws QOB_ERR_INVALID_DECIMAL for anything that is not a finite
+ * decimal, QOB_ERR_NEGATIVE_SIZE for a negative one and QOB_ERR_DECIMAL_RANGE for text longer than
+ * MAX_DECIMAL_TEXT characters.
+ */
+export function sizeIsPositive(text: string): boolean {
+  if (typeof text !== 'string') throw invalid(String(text));
+  const n = text.length;
+  if (n > MAX_DECIMAL_TEXT) throw range(text, MAX_DECIMAL_TEXT);
+  let nonZero = false;
+  let dot = false;
+  let digits = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      digits++;
+      if (c !== 48) nonZero = true;
+    } else if (c === 46 && !dot) {
+      dot = true;
+    } else {
+      return sizeIsPositiveSlow(text);
+    }
+  }
+  if (digits === 0) throw invalid(text);
+  return nonZero;
+}
+
+function sizeIsPositiveSlow(text: string): boolean {
+  const d = Decimal.parse(text);
+  const s = d.sign();
+  if (s < 0) throw qobError('QOB_ERR_NEGATIVE_SIZE', `size must not be negative: ${text}`, { size: text });
+  return s > 0;
+}
+
+/** Canonical text of decimal text: no leading integer zeros, no trailing fraction zeros, no exponent. */
+export function canonicalDecimal(text: string): string {
+  const n = text.length;
+  let dot = -1;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 && dot < 0) dot = i;
+    else if (c < 48 || c > 57) return Decimal.parse(text).toString();
+  }
+  let start = 0;
+  const intEnd = dot < 0 ? n : dot;
+  while (start < intEnd - 1 && text.charCodeAt(start) === 48) start++;
+  if (dot < 0) return start === 0 ? text : text.slice(start);
+  let end = n;
+  while (end > dot + 1 && text.charCodeAt(end - 1) === 48) end--;
+  if (end === dot + 1) end = dot;
+  if (start === dot) return `0${text.slice(start, end)}`;
+  return start === 0 && end === n ? text : text.slice(start, end);
+}

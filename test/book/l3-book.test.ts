@@ -98,8 +98,8 @@ describe('L3Book', () => {
     throwsCode(() => b.change('a', '-0.5'), 'QOB_ERR_NEGATIVE_SIZE');
     throwsCode(() => b.fill('a', '1.5'), 'QOB_ERR_INVALID_ARGUMENT');
     throwsCode(() => b.fill('a', '0'), 'QOB_ERR_INVALID_ARGUMENT');
-    // Beyond the L2 view's exact range: rejected by the view before the queues change.
-    throwsCode(() => b.add('big', 'bid', '100', '9007199254740991'), 'QOB_ERR_DECIMAL_RANGE');
+    // A price beyond the L2 view's exact range: rejected by the view before the queues change.
+    throwsCode(() => b.add('big', 'bid', '9007199254740993', '1'), 'QOB_ERR_DECIMAL_RANGE');
     assert.equal(b.has('big'), false);
     assert.equal(b.l2.hash(), before);
     assert.deepEqual([...b.orders()], [{ id: 'a', side: 'bid', price: '100', size: '1' }]);

@@ -104,7 +104,7 @@ describe('generateL2Stream', () => {
           n++;
           const price = book.parsePrice(p);
           if (Number(q) === 0) deletes++;
-          else if (side.sizeOf(price) === 0) inserts++;
+          else if (side.sizeOf(price) === undefined) inserts++;
           if (Math.abs(price - side.bestPrice()) <= 50) nearTop++;
         }
       }

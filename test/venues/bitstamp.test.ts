@@ -47,14 +47,19 @@ test('the real Bitstamp capture rebuilds the books with diffs, never crossed (go
       ['usdteur', 90, '0.88596', '0.88657', '4925ad25a7e66a6f'],
       ['usdtusd', 62, '0.99948', '0.99988', 'a23d4264987cf4f5'],
       ['xlmgbp', 61, '0.20816', '0.20868', '65fd235de0163006'],
+      ['xrpeur', 65, '0.7348', '0.73518', 'b8baddcc0b75bcad'],
     ],
   );
-  // The xrpeur snapshot holds 112716000.00000000 XRP, beyond the exact range of the book at 8 decimals: it is
-  // rejected with a typed error and that book never syncs (a limit of the L2 book's safe-integer sizes).
-  assert.equal(r.malformed, 1);
+  assert.equal(r.malformed, 0);
+});
+
+test('regression: a size beyond 2^53 at 8 decimals (the real xrpeur 112716000.00000000 XRP level) is kept exactly', async (t) => {
+  const p = fixture('bitstamp/cryptofeed_BITSTAMP.books.jsonl');
+  if (p === undefined) return t.skip('../shared/fixtures absent');
+  const r = await runReplay(p);
   const xrp = r.books.find((b) => b.symbol === 'xrpeur');
-  assert.equal(xrp?.status, 'syncing');
-  assert.equal(xrp?.bestBid, null);
+  assert.equal(xrp?.status, 'in_sync');
+  assert.equal(xrp?.crossed, 0);
 });
 
 test('diffs at or before the snapshot microtimestamp are dropped, later ones applied', () => {

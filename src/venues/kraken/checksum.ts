@@ -7,12 +7,19 @@
 import { crc32 } from 'node:zlib';
 import type { BookSide } from '../../book/book-side.ts';
 import type { L2Book } from '../../book/l2-book.ts';
-import { formatScaled } from '../../core/fixed.ts';
+import { Decimal, formatScaled } from '../../core/fixed.ts';
 
 export const KRAKEN_CHECKSUM_LEVELS = 10;
 
-function digits(v: number, scale: number, decimals: number): string {
-  const s = formatScaled(v, scale, decimals);
+/** Text with exactly `decimals` fraction digits: the venue's own when it already has them. */
+function fixedText(text: string, decimals: number): string {
+  const dot = text.indexOf('.');
+  const written = dot < 0 ? 0 : text.length - dot - 1;
+  if (written === decimals && text.indexOf('e') < 0) return text;
+  return Decimal.parse(text).toFixed(decimals);
+}
+
+function digits(s: string): string {
   let out = '';
   let leading = true;
   for (let i = 0; i < s.length; i++) {
@@ -29,8 +36,8 @@ function appendSide(side: BookSide, book: L2Book, priceDecimals: number, qtyDeci
   let out = '';
   const n = Math.min(KRAKEN_CHECKSUM_LEVELS, side.length);
   for (let i = 0; i < n; i++) {
-    out += digits(side.priceAt(i), book.priceScale, priceDecimals);
-    out += digits(side.sizeAt(i), book.sizeScale, qtyDecimals);
+    out += digits(formatScaled(side.priceAt(i), book.priceScale, priceDecimals));
+    out += digits(fixedText(side.sizeAt(i), qtyDecimals));
   }
   return out;
 }
@@ -38,8 +45,7 @@ function appendSide(side: BookSide, book: L2Book, priceDecimals: number, qtyDeci
 /** The text the checksum is computed over; `priceDecimals`/`qtyDecimals` are the pair's written decimals. */
 export function krakenChecksumText(book: L2Book, priceDecimals: number, qtyDecimals: number): string {
   const pd = Math.max(priceDecimals, book.priceScale);
-  const qd = Math.max(qtyDecimals, book.sizeScale);
-  return appendSide(book.asks, book, pd, qd) + appendSide(book.bids, book, pd, qd);
+  return appendSide(book.asks, book, pd, qtyDecimals) + appendSide(book.bids, book, pd, qtyDecimals);
 }
 
 /** Unsigned CRC32 of `krakenChecksumText`. */

@@ -189,7 +189,7 @@ function recordTexts(b: OkxBook, d: OkxBookData): void {
   const put = (m: Map<number, LevelText>, levels: readonly OkxLevel[]) => {
     for (const l of levels) {
       const p = book.parsePrice(l[0]);
-      if (book.parseSize(l[1]) === 0) m.delete(p);
+      if (!book.checkSize(l[1])) m.delete(p);
       else m.set(p, [l[0], l[1]]);
     }
   };
@@ -203,7 +203,7 @@ function topTexts(side: BookSide, texts: Map<number, LevelText>, book: L2Book): 
   for (let i = 0; i < n; i++) {
     const p = side.priceAt(i);
     // Every level came from a push, so its text is known; canonical text is only a fallback.
-    out[i] = texts.get(p) ?? [book.formatPrice(p), book.formatSize(side.sizeAt(i))];
+    out[i] = texts.get(p) ?? [book.formatPrice(p), side.sizeAt(i)];
   }
   return out;
 }
