@@ -6,7 +6,8 @@
  *   options: --deltas N (default 60000) --levels N (5000) --runs N (3, after one warm-up) --seed N (42)
  *
  * Every implementation gets the same stream in its natural input form (ours: the venue's decimal text,
- * parsed exactly inside the timed region; peers: numbers parsed once up front, outside it). After each
+ * parsed exactly inside the timed region; peers: numbers parsed once up front, outside it, and again as
+ * `(text)` rows fed the venue text converted inside the timed region, as their adapters do). After each
  * stream, every implementation's 10 best levels per side must equal ours, or the benchmark fails.
  */
 import path from 'node:path';
@@ -350,6 +351,17 @@ async function main(): Promise<void> {
       `goal: qob >= 3x the fastest peer and >= 5 M/s: ${ours.speedupVsFastestPeer.toFixed(2)}x, ` +
         `${fmtRate(ours.updatesPerSec)} -> ${okRate ? 'MET' : 'MISSED'}; ` +
         `p99 <= 1/3 of the best peer p99: ${ours.p99VsFastestPeer.toFixed(2)} -> ${okP99 ? 'MET' : 'MISSED'}`,
+    );
+  }
+  const realPeers = peers.filter((p) => p.real !== undefined);
+  if (ours.real !== undefined && realPeers.length > 0) {
+    const fastestReal = realPeers.reduce((a, b) =>
+      (b.real?.updatesPerSec ?? 0) > (a.real?.updatesPerSec ?? 0) ? b : a,
+    );
+    const bestP99 = Math.min(...realPeers.map((p) => p.real?.p99Ns ?? Number.POSITIVE_INFINITY));
+    log(
+      `real captures: qob ${(ours.real.updatesPerSec / (fastestReal.real?.updatesPerSec ?? 1)).toFixed(2)}x the ` +
+        `fastest peer (${fastestReal.name}); p99 ${(ours.real.p99Ns / bestP99).toFixed(2)} of the best peer p99`,
     );
   }
   log(`total time ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -1,7 +1,8 @@
 /**
  * The order book implementations the book benchmark compares, each behind one small adapter that feeds
- * it the stream in its own natural input form. Ours (`qob`) takes the venue's decimal text; the peers
- * take JS numbers, parsed once up front, outside every timed region.
+ * it the stream in its own natural input form. Ours (`qob`) takes the venue's decimal text. Each peer runs
+ * twice: with JS numbers parsed up front, outside every timed region (its best case), and with the same
+ * venue text as ours, converted inside the timed region the way its own adapters do (`(text)` rows).
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -125,6 +126,39 @@ async function loadCcxt(): Promise<CcxtOrderBookCtor> {
   return mod.OrderBook;
 }
 
+/**
+ * ccxt fed the venue's text: each level is converted with Number() inside the timed region, as ccxt's
+ * exchange classes do (safeFloat/parseNumber) before storeArray().
+ */
+function ccxtTextImpl(OrderBook: CcxtOrderBookCtor): Impl {
+  return impl<CcxtOrderBook, BenchStream>({
+    name: 'ccxt (text)',
+    input: 'venue text, converted with Number() per level inside the timed region, then storeArray()',
+    freshInputPerRun: false,
+    maxDeltas: CCXT_TEXT_DELTAS,
+    prepare: (s) => s,
+    create: (s) => new OrderBook({ bids: s.snapshot.bids.map(num), asks: s.snapshot.asks.map(num) }),
+    applyDelta(b, s, i) {
+      const d = s.deltas[i] as BenchDelta;
+      const bids = b.bids;
+      const asks = b.asks;
+      for (let j = 0; j < d.bids.length; j++) bids.storeArray(num(d.bids[j] as TextLevel));
+      for (let j = 0; j < d.asks.length; j++) asks.storeArray(num(d.asks[j] as TextLevel));
+    },
+    readTop(b) {
+      const bb = b.bids[0] as NumLevel;
+      const ba = b.asks[0] as NumLevel;
+      return bb[0] + bb[1] + ba[0] + ba[1];
+    },
+    top(b, side, n) {
+      return (side === 'bid' ? b.bids : b.asks).slice(0, n).map((l) => [l[0], l[1]]);
+    },
+  });
+}
+
+/** ccxt is slow on deep books: its text variant gets a prefix of the stream (its row says so). */
+const CCXT_TEXT_DELTAS = 5000;
+
 function ccxtImpl(OrderBook: CcxtOrderBookCtor): Impl {
   return impl<CcxtOrderBook, NumStream>({
     name: 'ccxt',
@@ -193,6 +227,42 @@ function tardisImpl(OrderBook: TardisCtor): Impl {
     },
     applyDelta(b, p, i) {
       b.update(p.deltas[i] as TardisChange);
+    },
+    readTop(b) {
+      const bb = b.bestBid() as TardisLevel;
+      const ba = b.bestAsk() as TardisLevel;
+      return bb.price + bb.amount + ba.price + ba.amount;
+    },
+    top(b, side, n) {
+      const out: NumLevel[] = [];
+      for (const l of side === 'bid' ? b.bids() : b.asks()) {
+        if (out.length === n) break;
+        out.push([l.price, l.amount]);
+      }
+      return out;
+    },
+  });
+}
+
+/**
+ * tardis-dev fed the venue's text: levels become {price, amount} numbers inside the timed region, as its
+ * real-time normalizers do with `Number(...)` before `OrderBook.update`.
+ */
+function tardisTextImpl(OrderBook: TardisCtor): Impl {
+  const lv = (l: TextLevel): TardisLevel => ({ price: Number(l[0]), amount: Number(l[1]) });
+  return impl<TardisOrderBook, BenchStream>({
+    name: 'tardis-dev (text)',
+    input: 'venue text, mapped to {price: Number, amount: Number} inside the timed region, then update()',
+    freshInputPerRun: false,
+    prepare: (s) => s,
+    create(s) {
+      const b = new OrderBook();
+      b.update({ isSnapshot: true, bids: s.snapshot.bids.map(lv), asks: s.snapshot.asks.map(lv) });
+      return b;
+    },
+    applyDelta(b, s, i) {
+      const d = s.deltas[i] as BenchDelta;
+      b.update({ isSnapshot: false, bids: d.bids.map(lv), asks: d.asks.map(lv) });
     },
     readTop(b) {
       const bb = b.bestBid() as TardisLevel;
@@ -280,12 +350,14 @@ export async function loadImpls(): Promise<{ impls: Impl[]; missing: string[] }>
   const impls: Impl[] = [qob];
   const missing: string[] = [];
   try {
-    impls.push(ccxtImpl(await loadCcxt()));
+    const OrderBook = await loadCcxt();
+    impls.push(ccxtImpl(OrderBook), ccxtTextImpl(OrderBook));
   } catch {
     missing.push('ccxt');
   }
   try {
-    impls.push(tardisImpl((require('tardis-dev/dist/orderbook.js') as { OrderBook: TardisCtor }).OrderBook));
+    const { OrderBook } = require('tardis-dev/dist/orderbook.js') as { OrderBook: TardisCtor };
+    impls.push(tardisImpl(OrderBook), tardisTextImpl(OrderBook));
   } catch {
     missing.push('tardis-dev');
   }

@@ -11,7 +11,7 @@
  * ask * (1 + fee), exact; levels are then ordered by the adjusted price.
  */
 import { qobError } from '../core/errors.ts';
-import { Decimal, formatCanonical, pow10 } from '../core/fixed.ts';
+import { Decimal, formatCanonical, MAX_SCALE, parsePlain, pow10 } from '../core/fixed.ts';
 import type { BookSide } from './book-side.ts';
 import type { BookSideName, L2Book } from './l2-book.ts';
 
@@ -88,19 +88,14 @@ interface Entry {
   readonly source: VenueBookSource;
   /** Taker fee as a fraction of 10^4 * 10^feeScale (that is, bps * 10^feeScale). */
   feeBps: Decimal;
-}
-
-/** A venue side being merged: keys are exact prices at a common scale (number or bigint, never mixed). */
-interface Cursor {
-  readonly venue: string;
-  readonly book: L2Book;
-  readonly side: BookSide;
-  readonly factor: number;
-  readonly bigFactor: bigint;
-  i: number;
+  /** Canonical text of this venue's scaled prices at `textScale` (reads format the same levels again and again). */
+  readonly priceText: Map<number, string>;
+  textScale: number;
 }
 
 const TEN_K = 10000n;
+/** Entries kept in each price-text cache before it is cleared (a few times the levels a read touches). */
+const TEXT_CACHE = 4096;
 
 export class ConsolidatedBook {
   readonly instrument: string;
@@ -118,7 +113,7 @@ export class ConsolidatedBook {
         instrument: this.instrument,
       });
     }
-    this.entries.push({ source, feeBps: checkFee(takerFeeBps, source.venue) });
+    this.entries.push({ source, feeBps: checkFee(takerFeeBps, source.venue), priceText: new Map(), textScale: -1 });
   }
 
   setTakerFee(venue: string, takerFeeBps: string | number): void {
@@ -160,7 +155,8 @@ export class ConsolidatedBook {
     const bid = bids.take(1)[0];
     const ask = asks.take(1)[0];
     let opportunity: ArbitrageOpportunity | undefined;
-    if (bid !== undefined && ask !== undefined && Decimal.parse(bid.price).cmp(Decimal.parse(ask.price)) > 0) {
+    // Both merges hold their keys at the same scale, so the best keys compare exactly.
+    if (bid !== undefined && ask !== undefined && greater(bids.firstKey, asks.firstKey)) {
       opportunity = findOpportunity(included, feeAdjusted);
     }
     return { instrument: this.instrument, feeAdjusted, bid, ask, opportunity, excluded };
@@ -205,58 +201,103 @@ function checkFee(bps: string | number, venue: string): Decimal {
   return d.normalize();
 }
 
+/** a > b for two exact keys at one scale (numbers or bigints, possibly mixed). */
+function greater(a: number | bigint, b: number | bigint): boolean {
+  if (typeof a === typeof b) return a > b;
+  return BigInt(a) > BigInt(b);
+}
+
+/** Canonical text of a venue's scaled price, cached per venue. */
+function venuePriceText(e: Entry, price: number): string {
+  const book = e.source.book;
+  const cache = e.priceText;
+  if (e.textScale !== book.priceScale) {
+    cache.clear();
+    e.textScale = book.priceScale;
+  }
+  let t = cache.get(price);
+  if (t === undefined) {
+    t = book.formatPrice(price);
+    if (cache.size >= TEXT_CACHE) cache.clear();
+    cache.set(price, t);
+  }
+  return t;
+}
+
 /**
  * A k-way merge of one side over several venue books. Keys are the venue prices rescaled to the largest
  * price scale (times the fee multiplier when fee-adjusted), so equal prices merge whatever each book's
- * internal scale. Safe-integer keys when every key fits, BigInt keys otherwise.
+ * internal scale. Safe-integer keys when every key fits (fee-adjusted ones included), BigInt otherwise.
  */
 class Merge {
-  private readonly cursors: Cursor[];
+  private readonly entries: readonly Entry[];
+  private readonly sides: BookSide[];
   private readonly sideName: BookSideName;
-  /** Keys in BigInt (fees, or prices beyond the safe range at the common scale). */
+  /** Keys in BigInt (prices times fee multipliers beyond the safe range). */
   private readonly big: boolean;
-  /** Per-cursor fee multiplier, (10^4 -/+ bps) * 10^(feeScale - its scale); 1 without fees. */
-  private readonly mult: bigint[];
+  private readonly feeAdjusted: boolean;
+  /** Per-venue factor to the common scale, and fee multiplier (10^(4+feeScale) -/+ fee; 1 without fees). */
+  private readonly factor: Float64Array;
+  private readonly mult: Float64Array;
+  private readonly bigMult: bigint[] | undefined = undefined;
+  /** Next level of each venue side to merge. */
+  private readonly next: Int32Array;
   /** Scale of the keys. */
   private readonly keyScale: number;
+  /** Key (exact price at keyScale, unsigned) of the first level taken; NaN before any. */
+  firstKey: number | bigint = Number.NaN;
 
   constructor(entries: readonly Entry[], side: BookSideName, feeAdjusted: boolean) {
+    this.entries = entries;
     this.sideName = side;
+    const k = entries.length;
     let scale = 0;
     let feeScale = 0;
-    for (const e of entries) {
-      scale = Math.max(scale, e.source.book.priceScale);
-      feeScale = Math.max(feeScale, e.feeBps.scale);
+    let withFees = false;
+    for (let c = 0; c < k; c++) {
+      const e = entries[c] as Entry;
+      if (e.source.book.priceScale > scale) scale = e.source.book.priceScale;
+      if (feeAdjusted && !e.feeBps.isZero()) {
+        withFees = true;
+        if (e.feeBps.scale > feeScale) feeScale = e.feeBps.scale;
+      }
     }
-    const withFees = feeAdjusted && entries.some((e) => !e.feeBps.isZero());
-    let big = withFees;
-    this.cursors = entries.map((e) => {
+    this.feeAdjusted = withFees;
+    this.sides = new Array<BookSide>(k);
+    this.factor = new Float64Array(k);
+    this.mult = new Float64Array(k).fill(1);
+    this.next = new Int32Array(k);
+    // Fee multipliers as doubles when exact (10^(4+feeScale) and every fee coefficient are safe integers);
+    // one that is not becomes Infinity, which forces BigInt keys.
+    const oneNum = withFees && feeScale <= 11 ? pow10(4 + feeScale) : Number.POSITIVE_INFINITY;
+    let big = false;
+    for (let c = 0; c < k; c++) {
+      const e = entries[c] as Entry;
       const b = e.source.book;
       const s = b.side(side);
-      const d = scale - b.priceScale;
-      const factor = d <= 22 ? pow10(d) : Number.NaN;
-      if (!(s.maxAbsKey() * factor <= Number.MAX_SAFE_INTEGER)) big = true;
-      return { venue: e.source.venue, book: b, side: s, factor, bigFactor: 10n ** BigInt(d), i: 0 };
-    });
+      this.sides[c] = s;
+      const f = pow10(scale - b.priceScale);
+      this.factor[c] = f;
+      let m = 1;
+      if (withFees) {
+        const fee = e.feeBps;
+        const coef = oneNum <= Number.MAX_SAFE_INTEGER ? Number(fee.coef) * pow10(feeScale - fee.scale) : Number.NaN;
+        m = side === 'bid' ? oneNum - coef : oneNum + coef;
+        if (!(coef <= Number.MAX_SAFE_INTEGER && m <= Number.MAX_SAFE_INTEGER)) m = Number.POSITIVE_INFINITY;
+        this.mult[c] = m;
+      }
+      if (!(s.maxAbsKey() * f * m <= Number.MAX_SAFE_INTEGER)) big = true;
+    }
     this.big = big;
-    if (withFees) {
-      const one = TEN_K * 10n ** BigInt(feeScale);
-      this.mult = entries.map((e) => {
+    if (big) {
+      const one = withFees ? TEN_K * 10n ** BigInt(feeScale) : 1n;
+      this.bigMult = entries.map((e) => {
+        if (!withFees) return 1n;
         const fee = (e.feeBps.rescale(feeScale) as Decimal).coef;
         return side === 'bid' ? one - fee : one + fee;
       });
-      this.keyScale = scale + feeScale + 4;
-    } else {
-      this.mult = entries.map(() => 1n);
-      this.keyScale = scale;
     }
-  }
-
-  private key(c: number): number | bigint {
-    const cur = this.cursors[c] as Cursor;
-    const p = cur.side.priceAt(cur.i);
-    if (!this.big) return p * cur.factor;
-    return BigInt(p) * cur.bigFactor * (this.mult[c] as bigint);
+    this.keyScale = withFees ? scale + feeScale + 4 : scale;
   }
 
   /** The next `n` merged levels. */
@@ -264,54 +305,84 @@ class Merge {
     return this.big ? this.takeBig(n) : this.takeNumber(n);
   }
 
-  /** The common case: every key is a safe integer, so keys live in a Float64Array (NaN = exhausted). */
+  /** Exact text of a merged level's price, given its key and one venue share at that price. */
+  private levelPrice(key: number, share: VenueShare): string {
+    // Without fees the key is the venue price itself, whose canonical text the share already has.
+    return this.feeAdjusted ? formatCanonical(key, this.keyScale) : share.price;
+  }
+
+  /**
+   * The common case: every key is a safe integer. Keys are signed so that the best is the largest, and
+   * live in a Float64Array (-Infinity = that venue is exhausted); the venue's own price is kept beside it.
+   */
   private takeNumber(n: number): ConsolidatedLevel[] {
     const out: ConsolidatedLevel[] = [];
-    const cursors = this.cursors;
-    const k = cursors.length;
+    const k = this.sides.length;
     const sign = this.sideName === 'bid' ? 1 : -1;
     const keys = new Float64Array(k);
+    const prices = new Float64Array(k);
+    const next = this.next;
+    const sides = this.sides;
+    const factor = this.factor;
+    const mult = this.mult;
     for (let c = 0; c < k; c++) {
-      const cur = cursors[c] as Cursor;
-      keys[c] = cur.i < cur.side.length ? sign * cur.side.priceAt(cur.i) * cur.factor : Number.NaN;
+      const s = sides[c] as BookSide;
+      const i = next[c] as number;
+      if (i < s.length) {
+        const p = s.priceAt(i);
+        prices[c] = p;
+        keys[c] = sign * p * (factor[c] as number) * (mult[c] as number);
+      } else keys[c] = Number.NEGATIVE_INFINITY;
     }
     while (out.length < n) {
-      let best = Number.NaN;
+      // Exhausted venues hold -Infinity, never the best.
+      let best = Number.NEGATIVE_INFINITY;
       for (let c = 0; c < k; c++) {
         const key = keys[c] as number;
-        if (key > best || (Number.isNaN(best) && !Number.isNaN(key))) best = key; // NaN: exhausted
+        if (key > best) best = key;
       }
-      if (Number.isNaN(best)) break;
+      if (best === Number.NEGATIVE_INFINITY) break;
       const venues: VenueShare[] = [];
       for (let c = 0; c < k; c++) {
         if (keys[c] !== best) continue;
-        const cur = cursors[c] as Cursor;
-        const size = cur.side.sizeAt(cur.i);
+        const e = this.entries[c] as Entry;
+        const s = sides[c] as BookSide;
+        const i = next[c] as number;
         venues.push({
-          venue: cur.venue,
-          price: cur.book.formatPrice(cur.side.priceAt(cur.i)),
-          size: cur.book.formatSize(size),
+          venue: e.source.venue,
+          price: venuePriceText(e, prices[c] as number),
+          size: e.source.book.formatSize(s.sizeAt(i)),
         });
-        cur.i++;
-        keys[c] = cur.i < cur.side.length ? sign * cur.side.priceAt(cur.i) * cur.factor : Number.NaN;
+        next[c] = i + 1;
+        if (i + 1 < s.length) {
+          const p = s.priceAt(i + 1);
+          prices[c] = p;
+          keys[c] = sign * p * (factor[c] as number) * (mult[c] as number);
+        } else keys[c] = Number.NEGATIVE_INFINITY;
       }
-      out.push({ price: formatCanonical(sign * best, this.keyScale), size: totalSize(venues), venues });
+      if (out.length === 0) this.firstKey = sign * best;
+      out.push({ price: this.levelPrice(sign * best, venues[0] as VenueShare), size: totalSize(venues), venues });
     }
     return out;
   }
 
+  private bigKey(c: number): bigint {
+    const s = this.sides[c] as BookSide;
+    const scaleUp = BigInt(this.factor[c] as number);
+    return BigInt(s.priceAt(this.next[c] as number)) * scaleUp * ((this.bigMult as bigint[])[c] as bigint);
+  }
+
   private takeBig(n: number): ConsolidatedLevel[] {
     const out: ConsolidatedLevel[] = [];
-    const cursors = this.cursors;
-    const k = cursors.length;
+    const k = this.sides.length;
     const bid = this.sideName === 'bid';
-    const keys: Array<number | bigint | undefined> = new Array(k);
+    const next = this.next;
+    const keys: Array<bigint | undefined> = new Array(k);
     for (let c = 0; c < k; c++) {
-      const cur = cursors[c] as Cursor;
-      keys[c] = cur.i < cur.side.length ? this.key(c) : undefined;
+      keys[c] = (next[c] as number) < (this.sides[c] as BookSide).length ? this.bigKey(c) : undefined;
     }
     while (out.length < n) {
-      let best: number | bigint | undefined;
+      let best: bigint | undefined;
       for (let c = 0; c < k; c++) {
         const key = keys[c];
         if (key !== undefined && (best === undefined || (bid ? key > best : key < best))) best = key;
@@ -320,18 +391,19 @@ class Merge {
       const venues: VenueShare[] = [];
       for (let c = 0; c < k; c++) {
         if (keys[c] !== best) continue;
-        const cur = cursors[c] as Cursor;
-        const size = cur.side.sizeAt(cur.i);
+        const e = this.entries[c] as Entry;
+        const s = this.sides[c] as BookSide;
+        const i = next[c] as number;
         venues.push({
-          venue: cur.venue,
-          price: cur.book.formatPrice(cur.side.priceAt(cur.i)),
-          size: cur.book.formatSize(size),
+          venue: e.source.venue,
+          price: venuePriceText(e, s.priceAt(i)),
+          size: e.source.book.formatSize(s.sizeAt(i)),
         });
-        cur.i++;
-        keys[c] = cur.i < cur.side.length ? this.key(c) : undefined;
+        next[c] = i + 1;
+        keys[c] = i + 1 < s.length ? this.bigKey(c) : undefined;
       }
-      const price =
-        typeof best === 'bigint' ? Decimal.of(best, this.keyScale).toString() : formatCanonical(best, this.keyScale);
+      if (out.length === 0) this.firstKey = best;
+      const price = this.feeAdjusted ? Decimal.of(best, this.keyScale).toString() : (venues[0] as VenueShare).price;
       out.push({ price, size: totalSize(venues), venues });
     }
     return out;
@@ -341,6 +413,25 @@ class Merge {
 /** Exact total of the venues' sizes at one merged level (canonical text). */
 function totalSize(venues: readonly VenueShare[]): string {
   if (venues.length === 1) return (venues[0] as VenueShare).size;
+  // Fast path: canonical sizes as safe integers at their largest fraction-digit count. Sums only grow, so
+  // a total at or below MAX_SAFE_INTEGER means every partial sum was exact.
+  let scale = 0;
+  for (const v of venues) {
+    const dot = v.size.indexOf('.');
+    if (dot >= 0 && v.size.length - dot - 1 > scale) scale = v.size.length - dot - 1;
+  }
+  if (scale <= MAX_SCALE) {
+    let t = 0;
+    for (const v of venues) {
+      const x = parsePlain(v.size, scale);
+      if (!(x >= 0)) {
+        t = Number.NaN;
+        break;
+      }
+      t += x;
+    }
+    if (t <= Number.MAX_SAFE_INTEGER) return formatCanonical(t, scale);
+  }
   let t = Decimal.ZERO;
   for (const v of venues) t = t.add(Decimal.parse(v.size));
   return t.toString();

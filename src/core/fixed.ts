@@ -406,6 +406,8 @@ export function sizeIsPositive(text: string): boolean {
 
 function sizeIsPositiveSlow(text: string): boolean {
   const d = Decimal.parse(text);
+  // Exponent notation is short to write but not to hold: bound the canonical text too (`1e400`).
+  if (d.toString().length > MAX_DECIMAL_TEXT) throw range(text, MAX_DECIMAL_TEXT);
   const s = d.sign();
   if (s < 0) throw qobError('QOB_ERR_NEGATIVE_SIZE', `size must not be negative: ${text}`, { size: text });
   return s > 0;

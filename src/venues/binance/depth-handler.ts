@@ -199,6 +199,11 @@ export class BinanceDepthHandler implements VenueFeedHandler {
     st.tb.book.applySnapshot(snap.bids, snap.asks); // atomic: throws before changing anything
     st.tb.beginResync(tsMs);
     st.tb.updates++;
+    // A book already in sync stays so while the new snapshot bridges: a crossed snapshot must not be served.
+    if (st.tb.checkCrossed(tsMs)) {
+      st.phase = 'await_snapshot'; // the buffered events wait for the next snapshot
+      return;
+    }
     st.tb.lastSeq = L;
     st.phase = 'bridging';
     st.snapshotId = L;

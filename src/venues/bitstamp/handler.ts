@@ -117,6 +117,11 @@ export class BitstampFeedHandler implements VenueFeedHandler {
       p.tb.book.applySnapshot(snap.bids, snap.asks); // atomic on bad input
       p.tb.beginResync(tsRecvMs);
       p.tb.updates++;
+      // No diff may follow to reveal it: a crossed snapshot must not be marked in sync.
+      if (p.tb.checkCrossed(tsRecvMs)) {
+        p.synced = false; // the buffered diffs wait for the next snapshot
+        return;
+      }
       p.tb.lastSeq = snap.micros;
       p.synced = true;
       p.snapshotMicros = snap.micros;
