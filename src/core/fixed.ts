@@ -84,7 +84,7 @@ export function parsePlain(text: string, scale: number): number {
   let c = 0;
   for (; i < n; i++) {
     c = text.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) break;
+    if (c >>> 0 > 9) break;
     m = m * 10 + c;
   }
   let f = 0;
@@ -96,7 +96,7 @@ export function parsePlain(text: string, scale: number): number {
     let zerosBeyond = true;
     for (; i < n; i++) {
       c = text.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) return -1;
+      if (c >>> 0 > 9) return -1;
       if (f < scale) {
         m = m * 10 + c;
         f++;
@@ -386,22 +386,20 @@ export function sizeIsPositive(text: string): boolean {
   if (typeof text !== 'string') throw invalid(String(text));
   const n = text.length;
   if (n > MAX_DECIMAL_TEXT) throw range(text, MAX_DECIMAL_TEXT);
-  let nonZero = false;
-  let dot = false;
-  let digits = 0;
+  // One pass: every character a digit except at most one dot, and at least one digit.
+  let or = 0;
+  let dots = 0;
   for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      digits++;
-      if (c !== 48) nonZero = true;
-    } else if (c === 46 && !dot) {
-      dot = true;
+    const d = text.charCodeAt(i) - 48;
+    if (d >>> 0 > 9) {
+      if (d !== -2 || dots !== 0) return sizeIsPositiveSlow(text);
+      dots = 1;
     } else {
-      return sizeIsPositiveSlow(text);
+      or |= d;
     }
   }
-  if (digits === 0) throw invalid(text);
-  return nonZero;
+  if (n - dots === 0) throw invalid(text);
+  return or !== 0;
 }
 
 function sizeIsPositiveSlow(text: string): boolean {
