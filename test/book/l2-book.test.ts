@@ -194,8 +194,16 @@ describe('L2Book rejects bad input with a typed error and leaves the book unchan
     ['a null level', null, 'QOB_ERR_MALFORMED_MESSAGE'],
     ['a price beyond the exact range', ['9007199254740992', '1'], 'QOB_ERR_DECIMAL_RANGE'],
     ['a size written with more than 64 characters', ['99', `1.${'1'.repeat(64)}`], 'QOB_ERR_DECIMAL_RANGE'],
-    ['regression: a size in exponent form whose canonical text is huge (1e400)', ['99', '1e400'], 'QOB_ERR_DECIMAL_RANGE'],
-    ['regression: a size in exponent form with 400 fraction digits (1e-400)', ['99', '1e-400'], 'QOB_ERR_DECIMAL_RANGE'],
+    [
+      'regression: a size in exponent form whose canonical text is huge (1e400)',
+      ['99', '1e400'],
+      'QOB_ERR_DECIMAL_RANGE',
+    ],
+    [
+      'regression: a size in exponent form with 400 fraction digits (1e-400)',
+      ['99', '1e-400'],
+      'QOB_ERR_DECIMAL_RANGE',
+    ],
   ];
 
   for (const [name, level, code] of cases) {
