@@ -7,7 +7,7 @@
  * and REST GET /fapi/v1/depth (adds `pu`, `E`, `T`).
  */
 import type { RawLevel } from '../../book/l2-book.ts';
-import { qobError } from '../../core/errors.ts';
+import { malformedMessage, parseJsonObject as parseJsonObject_, textLevels } from '../wire-common.ts';
 
 /** A `depthUpdate` event (`<symbol>@depth` or `<symbol>@depth@100ms`). */
 export interface BinanceDepthEvent {
@@ -57,23 +57,11 @@ const IGNORED_EVENT = new Set([
 ]);
 
 export function malformed(message: string, context: Record<string, unknown> = {}) {
-  return qobError('QOB_ERR_MALFORMED_MESSAGE', message, { venue: 'binance', ...context });
+  return malformedMessage('binance', message, context);
 }
 
 export function parseJsonObject(text: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw qobError(
-      'QOB_ERR_MALFORMED_MESSAGE',
-      `not JSON: ${(e as Error).message}`,
-      { venue: 'binance', text: text.slice(0, 80) },
-      e,
-    );
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw malformed('frame is not a JSON object');
-  return v as Record<string, unknown>;
+  return parseJsonObject_('binance', text);
 }
 
 function seqId(o: Record<string, unknown>, field: string): number {
@@ -86,14 +74,7 @@ function seqId(o: Record<string, unknown>, field: string): number {
 
 /** Checks `[[price, size], ...]` with text fields (the book checks the decimals). */
 export function levels(v: unknown, field: string): RawLevel[] {
-  if (!Array.isArray(v)) throw malformed(`"${field}" must be an array of [price, size]`, { field });
-  for (let i = 0; i < v.length; i++) {
-    const l: unknown = v[i];
-    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
-      throw malformed(`"${field}[${i}]" must be [price, size] strings`, { field, index: i });
-    }
-  }
-  return v as RawLevel[];
+  return textLevels<RawLevel>('binance', v, field);
 }
 
 function parseDepthEvent(d: Record<string, unknown>, futures: boolean): BinanceDepthEvent {

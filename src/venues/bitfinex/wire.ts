@@ -1,10 +1,4 @@
-/**
- * Bitfinex v2 public WebSocket wire types and parsers (docs.bitfinex.com/reference/ws-public-books).
- * Channel frames are arrays: `[CHAN_ID, body..., SEQ?]`, where SEQ is present on every frame of a
- * connection that sent `{"event":"conf","flags":65536}`. Book levels are JSON numbers; their text is the
- * venue's own `String(n)` (the checksum is defined on it), so a number is formatted back with `String`.
- */
-import { qobError } from '../../core/errors.ts';
+import { isRecord, malformedMessage } from '../wire-common.ts';
 
 /** conf flag: a per-connection sequence number ends every channel frame. */
 export const FLAG_SEQ_ALL = 65536;
@@ -34,12 +28,10 @@ export type BookBody =
   | { readonly kind: 'update'; readonly entry: BookEntry };
 
 export function malformed(message: string, context: Record<string, unknown> = {}) {
-  return qobError('QOB_ERR_MALFORMED_MESSAGE', `bitfinex: ${message}`, { venue: 'bitfinex', ...context });
+  return malformedMessage('bitfinex', message, context);
 }
 
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isRecord };
 
 export function parseChannelFrame(a: readonly unknown[], seqAll: boolean): ChannelFrame {
   const chanId = a[0];

@@ -4,7 +4,7 @@
  * absolute amounts, `"0.00000000"` deletes. REST: `{"timestamp","microtimestamp","bids","asks"}`.
  */
 import type { RawLevel } from '../../book/l2-book.ts';
-import { qobError } from '../../core/errors.ts';
+import { malformedMessage, parseJsonObject as parseJsonObject_, textLevels } from '../wire-common.ts';
 
 export interface BitstampBook {
   readonly pair: string;
@@ -25,34 +25,15 @@ export type BitstampFrame =
 const IGNORED_CHANNEL = /^(live_trades|live_orders|order_book|detail_order_book|full_order_book)_[a-z0-9]+$/;
 
 export function malformed(message: string, context: Record<string, unknown> = {}) {
-  return qobError('QOB_ERR_MALFORMED_MESSAGE', message, { venue: 'bitstamp', ...context });
+  return malformedMessage('bitstamp', message, context);
 }
 
 function parseObject(text: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw qobError(
-      'QOB_ERR_MALFORMED_MESSAGE',
-      `not JSON: ${(e as Error).message}`,
-      { venue: 'bitstamp', text: text.slice(0, 80) },
-      e,
-    );
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw malformed('frame is not a JSON object');
-  return v as Record<string, unknown>;
+  return parseJsonObject_('bitstamp', text);
 }
 
 function levels(v: unknown, field: string): RawLevel[] {
-  if (!Array.isArray(v)) throw malformed(`"${field}" must be an array of [price, amount]`, { field });
-  for (let i = 0; i < v.length; i++) {
-    const l: unknown = v[i];
-    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
-      throw malformed(`"${field}[${i}]" must be [price, amount] strings`, { field, index: i });
-    }
-  }
-  return v as RawLevel[];
+  return textLevels<RawLevel>('bitstamp', v, field);
 }
 
 function micros(v: unknown): number {

@@ -6,6 +6,7 @@
  */
 import type { RawLevel } from '../../book/l2-book.ts';
 import { qobError } from '../../core/errors.ts';
+import { malformedMessage, textLevels } from '../wire-common.ts';
 
 export interface BybitBookMessage {
   readonly topic: string;
@@ -33,18 +34,11 @@ const IGNORED_TOPIC =
   /^(publicTrade|tickers|kline|kline_lt|tickers_lt|lt|liquidation|allLiquidation|insurance|priceLimit|adlAlert|orderbook_rpi)\./;
 
 export function malformed(message: string, context: Record<string, unknown> = {}) {
-  return qobError('QOB_ERR_MALFORMED_MESSAGE', message, { venue: 'bybit', ...context });
+  return malformedMessage('bybit', message, context);
 }
 
 export function levels(v: unknown, field: string): RawLevel[] {
-  if (!Array.isArray(v)) throw malformed(`"${field}" must be an array of [price, size]`, { field });
-  for (let i = 0; i < v.length; i++) {
-    const l: unknown = v[i];
-    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
-      throw malformed(`"${field}[${i}]" must be [price, size] strings`, { field, index: i });
-    }
-  }
-  return v as RawLevel[];
+  return textLevels<RawLevel>('bybit', v, field);
 }
 
 export function parseFrame(text: string): BybitFrame {

@@ -9,6 +9,7 @@
  */
 import type { RawLevel } from '../../book/l2-book.ts';
 import { qobError } from '../../core/errors.ts';
+import { malformedMessage, textLevels } from '../wire-common.ts';
 
 export interface CoinbaseBookEvent {
   readonly productId: string;
@@ -59,7 +60,7 @@ const IGNORED_TYPES = new Set([
 ]);
 
 export function malformed(message: string, context: Record<string, unknown> = {}) {
-  return qobError('QOB_ERR_MALFORMED_MESSAGE', message, { venue: 'coinbase', ...context });
+  return malformedMessage('coinbase', message, context);
 }
 
 function obj(v: unknown, what: string): Record<string, unknown> {
@@ -73,14 +74,7 @@ function productId(o: Record<string, unknown>): string {
 }
 
 function levels(v: unknown, field: string): RawLevel[] {
-  if (!Array.isArray(v)) throw malformed(`"${field}" must be an array of [price, size]`, { field });
-  for (let i = 0; i < v.length; i++) {
-    const l: unknown = v[i];
-    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
-      throw malformed(`"${field}[${i}]" must be [price, size] strings`, { field, index: i });
-    }
-  }
-  return v as RawLevel[];
+  return textLevels<RawLevel>('coinbase', v, field);
 }
 
 function parseL2Event(v: unknown): CoinbaseBookEvent {

@@ -1,12 +1,4 @@
-/**
- * Kraken spot WebSocket wire types and parsers (v1 array frames and v2 `book` objects).
- *
- * v1 quotes every decimal (docs.kraken.com/api/docs/websocket-v1: "All decimal fields ... are quoted to
- * preserve precision"), so plain `JSON.parse` keeps their text. v2 sends prices and quantities as bare JSON
- * numbers with the pair's fixed decimals (`"qty":600.00000000`), which `JSON.parse` would turn into `600`;
- * `parseLossless` keeps every number token as its source text instead.
- */
-import { qobError } from '../../core/errors.ts';
+import { malformedMessage, parseJson as parseJsonCommon } from '../wire-common.ts';
 
 /**
  * `[price, volume, timestamp]`, plus `"r"` when the level is republished (it moved back into range).
@@ -54,16 +46,12 @@ export interface KrakenV2Instrument {
 const VENUE = 'kraken';
 
 export function malformed(message: string, context: Record<string, unknown> = {}) {
-  return qobError('QOB_ERR_MALFORMED_MESSAGE', `kraken: ${message}`, { venue: VENUE, ...context });
+  return malformedMessage(VENUE, message, context);
 }
 
 /** JSON.parse that turns a SyntaxError into a typed error. */
 export function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw malformed(`not JSON: ${(e as Error).message}`, { text: text.slice(0, 80) });
-  }
+  return parseJsonCommon(VENUE, text);
 }
 
 /**

@@ -1,9 +1,4 @@
-/**
- * OKX v5 public WebSocket wire types and parsers for the order-book channels that carry an `action`
- * (`books`, `books-l2-tbt`, `books50-l2-tbt`; www.okx.com/docs-v5/en/#order-book-trading-market-data-ws-order-book-channel).
- * Levels are `[px, sz, liqOrders(deprecated, "0"), orders]`, all strings.
- */
-import { qobError } from '../../core/errors.ts';
+import { isRecord, malformedMessage, textLevels } from '../wire-common.ts';
 
 export type OkxLevel = readonly [px: string, sz: string, ...rest: string[]];
 
@@ -28,22 +23,13 @@ export interface OkxBookPush {
 export const OKX_BOOK_CHANNELS: ReadonlySet<string> = new Set(['books', 'books-l2-tbt', 'books50-l2-tbt']);
 
 export function malformed(message: string, context: Record<string, unknown> = {}) {
-  return qobError('QOB_ERR_MALFORMED_MESSAGE', `okx: ${message}`, { venue: 'okx', ...context });
+  return malformedMessage('okx', message, context);
 }
 
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isRecord };
 
 function levels(v: unknown, field: string): OkxLevel[] {
-  if (!Array.isArray(v)) throw malformed(`"${field}" must be an array`, { field });
-  for (let i = 0; i < v.length; i++) {
-    const l: unknown = v[i];
-    if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
-      throw malformed(`"${field}"[${i}] must be [px, sz, ...] strings`, { field, index: i });
-    }
-  }
-  return v as OkxLevel[];
+  return textLevels<OkxLevel>('okx', v, field);
 }
 
 function optInt(v: unknown, field: string): number | undefined {
