@@ -6,7 +6,7 @@
  */
 
 import { L2Book, type L2BookOptions } from '../book/l2-book.ts';
-import type { QobError } from '../core/errors.ts';
+import { isQobError, type QobError, qobError } from '../core/errors.ts';
 
 export type BookSyncStatus = 'syncing' | 'in_sync' | 'stale' | 'failed';
 
@@ -166,3 +166,38 @@ export interface VenueFeedHandler {
 }
 
 export type FeedHandlerFactory = (options?: FeedHandlerOptions) => VenueFeedHandler;
+
+/**
+ * Counts and reports the frames a handler cannot use, the same way for every venue: unknown frame types
+ * as QOB_ERR_UNKNOWN_MESSAGE, everything else as the typed error that was thrown (an untyped one is a bug
+ * and becomes QOB_ERR_INTERNAL). Handlers catch, call `failed`, and keep going.
+ */
+export class FrameReporter {
+  readonly counters: FrameCounters = { malformed: 0, unknown: 0 };
+  private readonly venue: string;
+  private readonly onBadFrame: ((error: QobError, conn: string) => void) | undefined;
+
+  constructor(venue: string, options: FeedHandlerOptions = {}) {
+    this.venue = venue;
+    this.onBadFrame = options.onBadFrame;
+  }
+
+  /** A frame of a type the handler does not know. */
+  unknown(what: string, conn: string): void {
+    this.counters.unknown++;
+    this.onBadFrame?.(
+      qobError('QOB_ERR_UNKNOWN_MESSAGE', `unknown ${this.venue} frame: ${what}`, { venue: this.venue }),
+      conn,
+    );
+  }
+
+  /** A frame whose handling threw. */
+  failed(e: unknown, conn: string): void {
+    const err = isQobError(e)
+      ? e
+      : qobError('QOB_ERR_INTERNAL', `${this.venue} handler failed: ${String(e)}`, { venue: this.venue }, e);
+    if (err.code === 'QOB_ERR_UNKNOWN_MESSAGE') this.counters.unknown++;
+    else this.counters.malformed++;
+    this.onBadFrame?.(err, conn);
+  }
+}

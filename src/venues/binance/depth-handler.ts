@@ -11,8 +11,14 @@
  * Bounds: at most `maxBuffered` events are buffered per symbol while waiting for a snapshot. When the
  * buffer is full it is dropped and the book marked stale; buffering restarts with the next event.
  */
-import { isQobError, type QobError, qobError } from '../../core/errors.ts';
-import { type FeedHandlerOptions, type FrameCounters, TrackedBook, type VenueFeedHandler } from '../feed-handler.ts';
+import { qobError } from '../../core/errors.ts';
+import {
+  type FeedHandlerOptions,
+  type FrameCounters,
+  FrameReporter,
+  TrackedBook,
+  type VenueFeedHandler,
+} from '../feed-handler.ts';
 import {
   type BinanceDepthEvent,
   type BinanceDepthSnapshot,
@@ -54,7 +60,8 @@ interface SymbolState {
 
 export class BinanceDepthHandler implements VenueFeedHandler {
   readonly venue: string;
-  readonly counters: FrameCounters = { malformed: 0, unknown: 0 };
+  readonly counters: FrameCounters;
+  private readonly frames: FrameReporter;
   /** REST snapshots rejected because they did not overlap the stream or predate the connection. */
   staleSnapshots = 0;
   private readonly rules: DepthRules;
@@ -67,6 +74,8 @@ export class BinanceDepthHandler implements VenueFeedHandler {
     this.venue = venue;
     this.rules = rules;
     this.options = options;
+    this.frames = new FrameReporter(this.venue, options);
+    this.counters = this.frames.counters;
     this.maxBuffered = limits.maxBuffered ?? 5000;
   }
 
@@ -99,11 +108,7 @@ export class BinanceDepthHandler implements VenueFeedHandler {
       const f = parseFrame(data, this.rules.futures);
       if (f.kind === 'ignored') return;
       if (f.kind === 'unknown') {
-        this.counters.unknown++;
-        this.options.onBadFrame?.(
-          qobError('QOB_ERR_UNKNOWN_MESSAGE', `unknown ${this.venue} frame: ${f.what}`, { venue: this.venue }),
-          conn,
-        );
+        this.frames.unknown(f.what, conn);
         return;
       }
       const st = this.state(f.event.symbol);
@@ -269,10 +274,6 @@ export class BinanceDepthHandler implements VenueFeedHandler {
   }
 
   private bad(e: unknown, conn: string): void {
-    this.counters.malformed++;
-    const err: QobError = isQobError(e)
-      ? e
-      : qobError('QOB_ERR_INTERNAL', `${this.venue} handler failed: ${String(e)}`, { venue: this.venue }, e);
-    this.options.onBadFrame?.(err, conn);
+    this.frames.failed(e, conn);
   }
 }

@@ -7,8 +7,14 @@
  * message. With conf flag 131072, `["cs", value]` frames carry a checksum of the top 25 levels.
  */
 import type { RawLevel } from '../../book/l2-book.ts';
-import { isQobError, type QobError, qobError } from '../../core/errors.ts';
-import { type FeedHandlerOptions, type FrameCounters, TrackedBook, type VenueFeedHandler } from '../feed-handler.ts';
+import { type QobError, qobError } from '../../core/errors.ts';
+import {
+  type FeedHandlerOptions,
+  type FrameCounters,
+  FrameReporter,
+  TrackedBook,
+  type VenueFeedHandler,
+} from '../feed-handler.ts';
 import { bitfinexChecksum } from './checksum.ts';
 import { type BookEntry, FLAG_SEQ_ALL, isRecord, malformed, parseBookBody, parseChannelFrame } from './wire.ts';
 
@@ -38,13 +44,16 @@ interface ConnState {
 
 export class BitfinexFeedHandler implements VenueFeedHandler {
   readonly venue = BITFINEX_VENUE;
-  readonly counters: FrameCounters = { malformed: 0, unknown: 0 };
+  readonly counters: FrameCounters;
+  private readonly frames: FrameReporter;
   private readonly options: FeedHandlerOptions;
   private readonly conns = new Map<string, ConnState>();
   private readonly byKey = new Map<string, BfxBook>();
 
   constructor(options: FeedHandlerOptions = {}) {
     this.options = options;
+    this.frames = new FrameReporter(this.venue, options);
+    this.counters = this.frames.counters;
   }
 
   books(): Iterable<TrackedBook> {
@@ -77,17 +86,7 @@ export class BitfinexFeedHandler implements VenueFeedHandler {
     try {
       this.handle(conn, data, tsRecvMs);
     } catch (e) {
-      const err: QobError = isQobError(e)
-        ? e
-        : qobError(
-            'QOB_ERR_MALFORMED_MESSAGE',
-            `bitfinex: ${(e as Error)?.message ?? String(e)}`,
-            { venue: BITFINEX_VENUE },
-            e,
-          );
-      if (err.code === 'QOB_ERR_UNKNOWN_MESSAGE') this.counters.unknown++;
-      else this.counters.malformed++;
-      this.options.onBadFrame?.(err, conn);
+      this.frames.failed(e, conn);
     }
   }
 

@@ -13,8 +13,14 @@
  * Bounds: at most `maxBuffered` diffs per pair wait for a snapshot; when full the buffer is dropped, the
  * book marked stale, and buffering restarts with the next diff.
  */
-import { isQobError, type QobError, qobError } from '../../core/errors.ts';
-import { type FeedHandlerOptions, type FrameCounters, TrackedBook, type VenueFeedHandler } from '../feed-handler.ts';
+import { qobError } from '../../core/errors.ts';
+import {
+  type FeedHandlerOptions,
+  type FrameCounters,
+  FrameReporter,
+  TrackedBook,
+  type VenueFeedHandler,
+} from '../feed-handler.ts';
 import { type BitstampBook, orderBookUrlPair, parseFrame, parseOrderBook, subscribedPair } from './wire.ts';
 
 interface PairState {
@@ -34,7 +40,8 @@ export interface BitstampLimits {
 
 export class BitstampFeedHandler implements VenueFeedHandler {
   readonly venue = 'bitstamp';
-  readonly counters: FrameCounters = { malformed: 0, unknown: 0 };
+  readonly counters: FrameCounters;
+  private readonly frames: FrameReporter;
   /** Snapshots discarded because they predate the connection streaming the pair. */
   staleSnapshots = 0;
   private readonly options: FeedHandlerOptions;
@@ -44,6 +51,8 @@ export class BitstampFeedHandler implements VenueFeedHandler {
 
   constructor(options: FeedHandlerOptions = {}, limits: BitstampLimits = {}) {
     this.options = options;
+    this.frames = new FrameReporter(this.venue, options);
+    this.counters = this.frames.counters;
     this.maxBuffered = limits.maxBuffered ?? 5000;
   }
 
@@ -77,11 +86,7 @@ export class BitstampFeedHandler implements VenueFeedHandler {
         case 'ignored':
           return;
         case 'unknown':
-          this.counters.unknown++;
-          this.options.onBadFrame?.(
-            qobError('QOB_ERR_UNKNOWN_MESSAGE', `unknown bitstamp frame: ${f.what}`, { venue: this.venue }),
-            conn,
-          );
+          this.frames.unknown(f.what, conn);
           return;
         case 'subscribed':
           this.link(this.state(f.pair), conn, tsRecvMs);
@@ -219,11 +224,7 @@ export class BitstampFeedHandler implements VenueFeedHandler {
   }
 
   private bad(e: unknown, conn: string): void {
-    this.counters.malformed++;
-    const err: QobError = isQobError(e)
-      ? e
-      : qobError('QOB_ERR_INTERNAL', `bitstamp handler failed: ${String(e)}`, { venue: this.venue }, e);
-    this.options.onBadFrame?.(err, conn);
+    this.frames.failed(e, conn);
   }
 }
 

@@ -1,17 +1,10 @@
-/**
- * Bybit v5 `orderbook.{depth}.{symbol}` book handler (../shared/design/venue-sync-rules.md).
- *
- * - The same topic exists on the spot and the linear sockets, so books are keyed by the connection's
- *   category (from the URL given to `onConnect`, else the connection id) and the topic.
- * - A snapshot replaces the book. A delta needs `u == last u + 1`, else it is a gap: the book is cleared
- *   and stays stale until the next snapshot (a live connector resubscribes). `u == 1` is a service
- *   restart: the message overwrites the book like a snapshot. Depth-1 books re-send snapshots with the
- *   same `u`, which is fine since any snapshot replaces.
- * - Each side is truncated to the topic depth after every message, then the book is checked for crossing.
- * No buffering: Bybit pushes the snapshot on the socket itself.
- */
-import { isQobError, type QobError, qobError } from '../../core/errors.ts';
-import { type FeedHandlerOptions, type FrameCounters, TrackedBook, type VenueFeedHandler } from '../feed-handler.ts';
+import {
+  type FeedHandlerOptions,
+  type FrameCounters,
+  FrameReporter,
+  TrackedBook,
+  type VenueFeedHandler,
+} from '../feed-handler.ts';
 import { type BybitBookMessage, categoryOfUrl, parseFrame } from './wire.ts';
 
 interface TopicState {
@@ -21,13 +14,16 @@ interface TopicState {
 
 export class BybitFeedHandler implements VenueFeedHandler {
   readonly venue = 'bybit';
-  readonly counters: FrameCounters = { malformed: 0, unknown: 0 };
+  readonly counters: FrameCounters;
+  private readonly frames: FrameReporter;
   private readonly options: FeedHandlerOptions;
   private readonly categories = new Map<string, string>();
   private readonly topics = new Map<string, TopicState>();
 
   constructor(options: FeedHandlerOptions = {}) {
     this.options = options;
+    this.frames = new FrameReporter(this.venue, options);
+    this.counters = this.frames.counters;
   }
 
   books(): Iterable<TrackedBook> {
@@ -59,20 +55,12 @@ export class BybitFeedHandler implements VenueFeedHandler {
       const f = parseFrame(data);
       if (f.kind === 'ignored') return;
       if (f.kind === 'unknown') {
-        this.counters.unknown++;
-        this.options.onBadFrame?.(
-          qobError('QOB_ERR_UNKNOWN_MESSAGE', `unknown bybit frame: ${f.what}`, { venue: this.venue }),
-          conn,
-        );
+        this.frames.unknown(f.what, conn);
         return;
       }
       this.onBook(conn, f.msg, tsRecvMs);
     } catch (e) {
-      this.counters.malformed++;
-      const err: QobError = isQobError(e)
-        ? e
-        : qobError('QOB_ERR_INTERNAL', `bybit handler failed: ${String(e)}`, { venue: this.venue }, e);
-      this.options.onBadFrame?.(err, conn);
+      this.frames.failed(e, conn);
     }
   }
 

@@ -1,17 +1,10 @@
-/**
- * Coinbase book handler for Advanced Trade `level2` (`l2_data`) and the legacy Exchange `level2` /
- * `level2_batch` channels (../shared/design/venue-sync-rules.md).
- *
- * Advanced Trade: `sequence_num` is one counter per connection across all channels, so it is checked on
- * every frame of the connection (heartbeats, tickers, trades, candles, subscriptions included). A gap
- * invalidates every book fed by that connection; each stays stale until its next `snapshot` event (a live
- * connector resubscribes). `new_quantity` is absolute; a zero for an unknown level is normal.
- * Legacy: no sequence and no checksum; books resync on reconnect and are invalidated when crossed.
- * Updates for a book that is not in sync are dropped (the venue always sends a snapshot first).
- * No buffering: the snapshot comes on the socket itself.
- */
-import { isQobError, type QobError, qobError } from '../../core/errors.ts';
-import { type FeedHandlerOptions, type FrameCounters, TrackedBook, type VenueFeedHandler } from '../feed-handler.ts';
+import {
+  type FeedHandlerOptions,
+  type FrameCounters,
+  FrameReporter,
+  TrackedBook,
+  type VenueFeedHandler,
+} from '../feed-handler.ts';
 import { type CoinbaseBookEvent, parseFrame } from './wire.ts';
 
 interface ProductState {
@@ -21,7 +14,8 @@ interface ProductState {
 
 export class CoinbaseFeedHandler implements VenueFeedHandler {
   readonly venue = 'coinbase';
-  readonly counters: FrameCounters = { malformed: 0, unknown: 0 };
+  readonly counters: FrameCounters;
+  private readonly frames: FrameReporter;
   /** Sequence gaps seen per connection (each invalidates every book of the connection). */
   sequenceGaps = 0;
   private readonly options: FeedHandlerOptions;
@@ -31,6 +25,8 @@ export class CoinbaseFeedHandler implements VenueFeedHandler {
 
   constructor(options: FeedHandlerOptions = {}) {
     this.options = options;
+    this.frames = new FrameReporter(this.venue, options);
+    this.counters = this.frames.counters;
   }
 
   books(): Iterable<TrackedBook> {
@@ -61,11 +57,7 @@ export class CoinbaseFeedHandler implements VenueFeedHandler {
         case 'ignored':
           return;
         case 'unknown':
-          this.counters.unknown++;
-          this.options.onBadFrame?.(
-            qobError('QOB_ERR_UNKNOWN_MESSAGE', `unknown coinbase frame: ${f.what}`, { venue: this.venue }),
-            conn,
-          );
+          this.frames.unknown(f.what, conn);
           return;
         case 'advanced':
           if (f.sequenceNum !== undefined) this.checkSequence(conn, f.sequenceNum, f.channel, tsRecvMs);
@@ -76,11 +68,7 @@ export class CoinbaseFeedHandler implements VenueFeedHandler {
           return;
       }
     } catch (e) {
-      this.counters.malformed++;
-      const err: QobError = isQobError(e)
-        ? e
-        : qobError('QOB_ERR_INTERNAL', `coinbase handler failed: ${String(e)}`, { venue: this.venue }, e);
-      this.options.onBadFrame?.(err, conn);
+      this.frames.failed(e, conn);
     }
   }
 

@@ -3,9 +3,15 @@
  * ../shared/design/venue-sync-rules.md). No sequence numbers: the CRC32 checksum is the only gap detector.
  * After every message: apply the levels in order, truncate each side to the subscribed depth, then verify.
  */
-import { isQobError, type QobError, qobError } from '../../core/errors.ts';
+import { type QobError, qobError } from '../../core/errors.ts';
 import { writtenFractionDigits } from '../../core/fixed.ts';
-import { type FeedHandlerOptions, type FrameCounters, TrackedBook, type VenueFeedHandler } from '../feed-handler.ts';
+import {
+  type FeedHandlerOptions,
+  type FrameCounters,
+  FrameReporter,
+  TrackedBook,
+  type VenueFeedHandler,
+} from '../feed-handler.ts';
 import { krakenChecksum } from './checksum.ts';
 import {
   isRecord,
@@ -43,7 +49,8 @@ type RawLevels = readonly (readonly string[])[];
 
 export class KrakenFeedHandler implements VenueFeedHandler {
   readonly venue = KRAKEN_VENUE;
-  readonly counters: FrameCounters = { malformed: 0, unknown: 0 };
+  readonly counters: FrameCounters;
+  private readonly frames: FrameReporter;
   private readonly options: FeedHandlerOptions;
   private readonly conns = new Map<string, ConnState>();
   private readonly byKey = new Map<string, KrakenBook>();
@@ -52,6 +59,8 @@ export class KrakenFeedHandler implements VenueFeedHandler {
 
   constructor(options: FeedHandlerOptions = {}) {
     this.options = options;
+    this.frames = new FrameReporter(this.venue, options);
+    this.counters = this.frames.counters;
   }
 
   books(): Iterable<TrackedBook> {
@@ -101,12 +110,7 @@ export class KrakenFeedHandler implements VenueFeedHandler {
   }
 
   private badFrame(e: unknown, conn: string): void {
-    const err: QobError = isQobError(e)
-      ? e
-      : qobError('QOB_ERR_MALFORMED_MESSAGE', `kraken: ${(e as Error)?.message ?? String(e)}`, { venue: 'kraken' }, e);
-    if (err.code === 'QOB_ERR_UNKNOWN_MESSAGE') this.counters.unknown++;
-    else this.counters.malformed++;
-    this.options.onBadFrame?.(err, conn);
+    this.frames.failed(e, conn);
   }
 
   private conn(conn: string): ConnState {

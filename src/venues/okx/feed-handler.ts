@@ -6,9 +6,15 @@
  */
 import type { BookSide } from '../../book/book-side.ts';
 import type { L2Book } from '../../book/l2-book.ts';
-import { isQobError, type QobError, qobError } from '../../core/errors.ts';
+import { type QobError, qobError } from '../../core/errors.ts';
 import { pow10 } from '../../core/fixed.ts';
-import { type FeedHandlerOptions, type FrameCounters, TrackedBook, type VenueFeedHandler } from '../feed-handler.ts';
+import {
+  type FeedHandlerOptions,
+  type FrameCounters,
+  FrameReporter,
+  TrackedBook,
+  type VenueFeedHandler,
+} from '../feed-handler.ts';
 import { OKX_CHECKSUM_LEVELS, okxChecksum } from './checksum.ts';
 import { isRecord, malformed, OKX_BOOK_CHANNELS, type OkxBookData, type OkxLevel, parseBookPush } from './wire.ts';
 
@@ -46,12 +52,15 @@ interface OkxBook {
 
 export class OkxFeedHandler implements VenueFeedHandler {
   readonly venue = OKX_VENUE;
-  readonly counters: FrameCounters = { malformed: 0, unknown: 0 };
+  readonly counters: FrameCounters;
+  private readonly frames: FrameReporter;
   private readonly options: FeedHandlerOptions;
   private readonly byKey = new Map<string, OkxBook>();
 
   constructor(options: FeedHandlerOptions = {}) {
     this.options = options;
+    this.frames = new FrameReporter(this.venue, options);
+    this.counters = this.frames.counters;
   }
 
   books(): Iterable<TrackedBook> {
@@ -79,12 +88,7 @@ export class OkxFeedHandler implements VenueFeedHandler {
     try {
       this.handle(conn, data, tsRecvMs);
     } catch (e) {
-      const err: QobError = isQobError(e)
-        ? e
-        : qobError('QOB_ERR_MALFORMED_MESSAGE', `okx: ${(e as Error)?.message ?? String(e)}`, { venue: OKX_VENUE }, e);
-      if (err.code === 'QOB_ERR_UNKNOWN_MESSAGE') this.counters.unknown++;
-      else this.counters.malformed++;
-      this.options.onBadFrame?.(err, conn);
+      this.frames.failed(e, conn);
     }
   }
 
