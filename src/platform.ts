@@ -2,41 +2,33 @@
  * The platform is built by one function: `buildPlatform(config)` returns every piece (logger, metrics,
  * the venues it will run) and entry points (`qob start`, later each service) only choose and wire them.
  *
- * Today the only running venue is the built-in synthetic one (`sim`): a deterministic seeded L2 stream
- * (src/sim/l2-stream.ts) applied to exact L2 books. Real venue connectors come later; the configured real
- * venues are reported as not connected.
+ * Today the only running venue is the built-in simulated exchange (`sim`): matching engines driven by
+ * seeded agents (src/sim/), whose wire feed goes through the `sim` feed handler (src/venues/sim/) into
+ * exact tracked books, in process. Real venue connectors come later; the configured real venues are
+ * reported as not connected.
  */
 import type { QobConfig, VenueConfig } from './config/types.ts';
 import { qobError } from './core/errors.ts';
 import type { Logger } from './observability/logger.ts';
 import { createLogger, moduleLogger } from './observability/logger.ts';
 import { createMetrics, type PlatformMetrics } from './observability/metrics.ts';
-import { L2StreamGenerator } from './sim/l2-stream.ts';
-import { TrackedBook } from './venues/feed-handler.ts';
+import { type SimConnection, SimExchange } from './sim/exchange.ts';
+import type { TrackedBook } from './venues/feed-handler.ts';
+import { createSimFeedHandler, type SimFeedHandler } from './venues/sim/index.ts';
 
 export const SIM_VENUE = 'sim';
 
-/** Instruments of the synthetic venue: starting best bid, price tick and size lot (all exact text). */
-const SIM_INSTRUMENTS: Readonly<Record<string, { mid: string; tick: string; lot: string }>> = {
-  'BTC-USDT': { mid: '65000.00', tick: '0.01', lot: '0.00001' },
-  'ETH-USDT': { mid: '3400.00', tick: '0.01', lot: '0.0001' },
-  'SOL-USDT': { mid: '150.000', tick: '0.001', lot: '0.01' },
-  'BTC-USD': { mid: '65000.00', tick: '0.01', lot: '0.00001' },
-  'ETH-USD': { mid: '3400.00', tick: '0.01', lot: '0.0001' },
-};
-const SIM_DEFAULT_INSTRUMENT = { mid: '100.00', tick: '0.01', lot: '0.001' };
-
-export interface SyntheticMarketOptions {
+export interface SimVenueOptions {
   readonly symbols: readonly string[];
-  /** Seed of the first symbol's stream; symbol i uses seed + i. */
+  /** Seed of the simulated market (default 1). */
   readonly seed?: number;
-  /** Levels per side in each snapshot. */
-  readonly levels?: number;
+  /** Simulated milliseconds per step (default 50). */
+  readonly stepMs?: number;
   readonly metrics?: PlatformMetrics;
 }
 
 /** One book's live status, as `qob start` prints it. Prices are exact decimal text. */
-export interface SyntheticBookStatus {
+export interface SimBookStatus {
   readonly venue: string;
   readonly symbol: string;
   readonly bestBid: string | null;
@@ -49,97 +41,146 @@ export interface SyntheticBookStatus {
   /** Updates per second since the previous status (a statistic). */
   readonly updatesPerSec: number;
   readonly crossed: number;
+  readonly gaps: number;
   readonly status: string;
+  /** Price of the last trade seen on the feed, exact text. */
+  readonly lastTradePrice: string | null;
+  readonly lastTradeSide: 'buy' | 'sell' | null;
+  readonly trades: number;
+  /** Trades per second since the previous status (a statistic). */
+  readonly tradesPerSec: number;
 }
 
-interface SimBook {
-  readonly tracked: TrackedBook;
-  readonly stream: L2StreamGenerator;
-  lastUpdates: number;
+interface Counts {
+  updates: number;
+  trades: number;
 }
 
 /**
- * Several exact L2 books fed by the deterministic synthetic stream. No timers and no clock inside: the
- * caller decides when to `step` and passes the time to `status`, so runs are reproducible.
+ * The built-in simulated venue, wired like a real one: a `SimExchange` (matching engines and seeded
+ * agents, src/sim/) publishes wire frames on an in-process connection, and the `sim` feed handler
+ * (src/venues/sim/) turns them into exact tracked books, asking for a fresh snapshot whenever a book goes
+ * stale. No timers and no clock inside: the caller decides when to `step` and passes the time to
+ * `status`, so runs are reproducible.
  */
-export class SyntheticMarket {
-  private readonly books: SimBook[];
+export class SimVenue {
+  readonly exchange: SimExchange;
+  readonly handler: SimFeedHandler;
+  private readonly conn: SimConnection;
   private readonly metrics: PlatformMetrics | undefined;
+  private readonly last = new Map<string, Counts>();
+  private readonly resync = new Set<string>();
+  private readonly metricUpdates = new Map<string, number>();
+  private delivering = false;
   private lastStatusMs: number | undefined;
   private closed = false;
 
-  constructor(options: SyntheticMarketOptions) {
-    const seed = options.seed ?? 1;
-    const levels = options.levels ?? 1000;
+  constructor(options: SimVenueOptions) {
     this.metrics = options.metrics;
-    this.books = options.symbols.map((symbol, i) => {
-      const inst = SIM_INSTRUMENTS[symbol] ?? SIM_DEFAULT_INSTRUMENT;
-      const stream = new L2StreamGenerator({ seed: seed + i, levels, deltas: 0, ...inst });
-      const tracked = new TrackedBook(SIM_VENUE, symbol, `sim:${symbol}`);
-      const snap = stream.snapshot();
-      tracked.book.applySnapshot(snap.bids, snap.asks);
-      tracked.updates++;
-      tracked.setStatus('in_sync', 'snapshot', 0);
-      this.metrics?.bookUpdates.inc({ venue: SIM_VENUE, symbol });
-      return { tracked, stream, lastUpdates: 0 };
+    this.exchange = new SimExchange({
+      symbols: options.symbols,
+      seed: options.seed ?? 1,
+      ...(options.stepMs === undefined ? {} : { stepMs: options.stepMs }),
     });
-    this.metrics?.booksInSync.set({ venue: SIM_VENUE }, this.books.length);
+    this.handler = createSimFeedHandler({
+      onStatus: (c) => {
+        if (c.status === 'stale') this.resync.add(c.symbol);
+      },
+    });
+    this.handler.onConnect('sim', 'sim://in-process', this.exchange.nowMs);
+    this.conn = this.exchange.connect((text) => this.deliver(text));
+    for (const s of this.exchange.symbols) this.last.set(s, { updates: 0, trades: 0 });
+    this.countMetrics();
   }
 
-  get symbols(): string[] {
-    return this.books.map((b) => b.tracked.symbol);
-  }
-
-  /** Applies the next `n` deltas to every book. */
-  step(n: number): void {
-    if (this.closed) throw qobError('QOB_ERR_CLOSED', 'the synthetic market is closed');
-    for (const b of this.books) {
-      const t = b.tracked;
-      for (let i = 0; i < n; i++) {
-        const d = b.stream.nextDelta();
-        t.book.applyDelta(d.bids, d.asks);
-        t.updates++;
-        t.checkCrossed(0);
+  private deliver(text: string): void {
+    this.handler.onFrame('sim', text, this.exchange.nowMs);
+    if (this.delivering || this.resync.size === 0) return;
+    // Ask for snapshots after the frame that lost sync, never from inside the handler.
+    this.delivering = true;
+    try {
+      for (const symbol of [...this.resync]) {
+        this.resync.delete(symbol);
+        this.conn.send(JSON.stringify({ op: 'snapshot', symbol }));
       }
-      this.metrics?.bookUpdates.inc({ venue: SIM_VENUE, symbol: t.symbol }, n);
+    } finally {
+      this.delivering = false;
     }
   }
 
-  /** The status of every book; `nowMs` (from the caller's clock) gives the update rates. */
-  status(nowMs: number): SyntheticBookStatus[] {
+  get symbols(): string[] {
+    return this.exchange.symbols;
+  }
+
+  /** Runs `n` steps of the simulated market; every frame goes through the feed handler. */
+  step(n: number): void {
+    if (this.closed) throw qobError('QOB_ERR_CLOSED', 'the simulated venue is closed');
+    this.exchange.step(n);
+    this.countMetrics();
+  }
+
+  private countMetrics(): void {
+    const m = this.metrics;
+    if (m === undefined) return;
+    let inSync = 0;
+    for (const tb of this.trackedBooks()) {
+      const prev = this.metricUpdates.get(tb.symbol) ?? 0;
+      if (tb.updates > prev) m.bookUpdates.inc({ venue: SIM_VENUE, symbol: tb.symbol }, tb.updates - prev);
+      this.metricUpdates.set(tb.symbol, tb.updates);
+      if (tb.inSync) inSync++;
+    }
+    m.booksInSync.set({ venue: SIM_VENUE }, inSync);
+  }
+
+  /** The status of every book; `nowMs` (from the caller's clock) gives the rates. */
+  status(nowMs: number): SimBookStatus[] {
     const dtS = this.lastStatusMs === undefined ? 0 : (nowMs - this.lastStatusMs) / 1000;
     this.lastStatusMs = nowMs;
-    return this.books.map((b) => {
-      const t = b.tracked;
-      const bk = t.book;
-      const rate = dtS > 0 ? (t.updates - b.lastUpdates) / dtS : 0;
-      b.lastUpdates = t.updates;
-      return {
-        venue: t.venue,
-        symbol: t.symbol,
-        bestBid: bk.bestBid()?.price ?? null,
-        bestAsk: bk.bestAsk()?.price ?? null,
-        spread: bk.spread()?.toString() ?? null,
-        mid: bk.mid()?.toString() ?? null,
-        bidLevels: bk.bids.length,
-        askLevels: bk.asks.length,
-        updates: t.updates,
-        updatesPerSec: Math.round(rate),
-        crossed: t.crossed,
-        status: t.status,
+    return this.exchange.symbols.map((symbol) => {
+      const t = this.handler.book(symbol);
+      const tr = this.handler.trades(symbol);
+      const last = this.last.get(symbol) as Counts;
+      const updates = t?.updates ?? 0;
+      const rate = (now: number, before: number) => (dtS > 0 ? Math.round((now - before) / dtS) : 0);
+      const out: SimBookStatus = {
+        venue: SIM_VENUE,
+        symbol,
+        bestBid: t?.book.bestBid()?.price ?? null,
+        bestAsk: t?.book.bestAsk()?.price ?? null,
+        spread: t?.book.spread()?.toString() ?? null,
+        mid: t?.book.mid()?.toString() ?? null,
+        bidLevels: t?.book.bids.length ?? 0,
+        askLevels: t?.book.asks.length ?? 0,
+        updates,
+        updatesPerSec: rate(updates, last.updates),
+        crossed: t?.crossed ?? 0,
+        gaps: t?.gaps ?? 0,
+        status: t?.status ?? 'syncing',
+        lastTradePrice: tr.lastPrice,
+        lastTradeSide: tr.lastSide,
+        trades: tr.count,
+        tradesPerSec: rate(tr.count, last.trades),
       };
+      last.updates = updates;
+      last.trades = tr.count;
+      return out;
     });
   }
 
-  /** The books themselves (read-only use). */
-  trackedBooks(): readonly TrackedBook[] {
-    return this.books.map((b) => b.tracked);
+  /** The books themselves (read-only use), in symbol order. */
+  trackedBooks(): TrackedBook[] {
+    return this.exchange.symbols.flatMap((s) => {
+      const b = this.handler.book(s);
+      return b === undefined ? [] : [b];
+    });
   }
 
   /** Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.conn.close();
+    this.exchange.close();
     this.metrics?.booksInSync.set({ venue: SIM_VENUE }, 0);
   }
 }
@@ -157,8 +198,8 @@ export interface Platform {
   readonly simVenue: VenueConfig | undefined;
   /** Enabled real venues: configured, but not connected (their live connectors come later). */
   readonly pendingVenues: readonly VenueConfig[];
-  /** A synthetic market over the sim venue's symbols (or the given ones). */
-  createSyntheticMarket(options?: Partial<SyntheticMarketOptions>): SyntheticMarket;
+  /** The simulated venue over the sim venue's configured symbols (or the given ones). */
+  createSimVenue(options?: Partial<SimVenueOptions>): SimVenue;
   /** Closes everything it created. Idempotent. */
   close(): void;
 }
@@ -169,7 +210,7 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
   const enabled = config.venues.filter((v) => v.enabled);
   const simVenue = enabled.find((v) => v.id === SIM_VENUE);
   const pendingVenues = enabled.filter((v) => v.id !== SIM_VENUE);
-  const markets: SyntheticMarket[] = [];
+  const markets: SimVenue[] = [];
   let closed = false;
   const log = moduleLogger(logger, 'platform');
 
@@ -179,7 +220,7 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
     metrics,
     simVenue,
     pendingVenues,
-    createSyntheticMarket(options = {}) {
+    createSimVenue(options = {}) {
       if (closed) throw qobError('QOB_ERR_CLOSED', 'the platform is closed');
       const symbols = options.symbols ?? simVenue?.symbols ?? [];
       if (symbols.length === 0) {
@@ -187,9 +228,9 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
           venue: SIM_VENUE,
         });
       }
-      const m = new SyntheticMarket({ ...options, symbols, metrics });
+      const m = new SimVenue({ ...options, symbols, metrics });
       markets.push(m);
-      log.debug({ symbols }, 'synthetic market started');
+      log.debug({ symbols }, 'simulated venue started');
       return m;
     },
     close() {

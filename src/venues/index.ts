@@ -7,9 +7,11 @@ import { bitfinex } from './bitfinex/index.ts';
 import { bitstamp } from './bitstamp/index.ts';
 import { bybit } from './bybit/index.ts';
 import { coinbase } from './coinbase/index.ts';
+import type { VenueConnectorSpec } from './connector-spec.ts';
 import type { FeedHandlerFactory } from './feed-handler.ts';
 import { kraken } from './kraken/index.ts';
 import { okx } from './okx/index.ts';
+import { sim } from './sim/index.ts';
 
 export interface VenueRegistration {
   readonly id: string;
@@ -19,6 +21,8 @@ export interface VenueRegistration {
   readonly createFeedHandler: FeedHandlerFactory;
   /** For captures without a header: whether a received frame looks like this venue's. */
   readonly sniff?: (frame: string) => boolean;
+  /** How the live connector (src/ingest/) reaches this venue; absent for replay-only venues. */
+  readonly connector?: VenueConnectorSpec;
 }
 
 export const VENUES: readonly VenueRegistration[] = [
@@ -30,6 +34,7 @@ export const VENUES: readonly VenueRegistration[] = [
   bybit,
   coinbase,
   bitstamp,
+  sim,
 ];
 
 export function venueById(id: string): VenueRegistration | undefined {

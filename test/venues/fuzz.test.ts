@@ -321,6 +321,28 @@ function bitstamp(): Session {
   };
 }
 
+function simVenue(): Session {
+  const h = handler('sim');
+  let seq = 5;
+  const book = (type: string, b: readonly Level[], a: readonly Level[]) =>
+    `{"type":"${type}","symbol":"BTC-USDT","seq":${seq},"ts":1767225600050,"bids":[${pairs(b)}],"asks":[${pairs(a)}]}`;
+  h.onConnect('c', 'sim://in-process', 0);
+  h.onFrame('c', '{"type":"info","venue":"sim","version":1,"ts":1767225600000,"instruments":[]}', 0);
+  h.onFrame(
+    'c',
+    '{"type":"snapshot","symbol":"BTC-USDT","seq":5,"ts":1767225600000,"bids":[["100","3"]],"asks":[["101","1.5"],["102","2"]]}',
+    1,
+  );
+  return {
+    h,
+    update: (b, a) => {
+      seq++;
+      h.onFrame('c', book('l2update', b, a), 2);
+    },
+    snapshot: (b, a) => h.onFrame('c', book('snapshot', b, a), 2),
+  };
+}
+
 const SCENARIOS: Readonly<Record<string, Scenario>> = {
   kraken: {
     start: kraken,
@@ -394,6 +416,15 @@ const SCENARIOS: Readonly<Record<string, Scenario>> = {
       '{"data":{"timestamp":"1641343681","microtimestamp":"1641343680000001","bids":[["100.5","1"]],"asks":[["101","0.00000000"]]},"channel":"diff_order_book_btcusd","event":"data"}',
       '{"timestamp":"1641343681","microtimestamp":"1641343680000009","bids":[["100","3"]],"asks":[["101","1.5"]]}',
       '{"event":"bts:request_reconnect","channel":"","data":""}',
+    ],
+  },
+  sim: {
+    start: simVenue,
+    samples: [
+      '{"type":"l2update","symbol":"BTC-USDT","seq":6,"ts":1767225600050,"bids":[["100.5","1"]],"asks":[["101","0"]]}',
+      '{"type":"snapshot","symbol":"BTC-USDT","seq":9,"ts":1767225600100,"bids":[["100","3"]],"asks":[["101","1.5"]]}',
+      '{"type":"trades","symbol":"BTC-USDT","ts":1767225600050,"trades":[{"id":"T1","price":"101","size":"0.5","side":"buy","maker":"O1","taker":"O2"}]}',
+      '{"type":"l3update","symbol":"BTC-USDT","seq":3,"ts":1767225600050,"orders":[["add","O3","bid","100.5","1"]]}',
     ],
   },
 };
