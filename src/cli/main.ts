@@ -5,13 +5,21 @@
 import { type CliIO, type Command, EXIT_OK, reportError } from './command.ts';
 import { configCommand } from './commands/config.ts';
 import { makeHelpCommand, overview, unknownCommand } from './commands/help.ts';
+import { recordCommand } from './commands/record.ts';
 import { replayCommand } from './commands/replay.ts';
 import { startCommand } from './commands/start.ts';
 import { versionCommand } from './commands/version.ts';
 
 const helpCommand = makeHelpCommand(() => COMMANDS);
 
-export const COMMANDS: readonly Command[] = [startCommand, replayCommand, configCommand, versionCommand, helpCommand];
+export const COMMANDS: readonly Command[] = [
+  startCommand,
+  replayCommand,
+  recordCommand,
+  configCommand,
+  versionCommand,
+  helpCommand,
+];
 
 export function processIO(): CliIO {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };

@@ -92,6 +92,18 @@ export const ERROR_CATALOGUE = {
   // Lifecycle
   QOB_ERR_CLOSED: { status: 503, retry: 'non-retryable', summary: 'The resource was closed' },
   QOB_ERR_ABORTED: { status: 499, retry: 'non-retryable', summary: 'The operation was aborted by its AbortSignal' },
+  QOB_ERR_QUEUE_FULL: { status: 503, retry: 'retryable', summary: 'A bounded queue is full and refuses more items' },
+  QOB_ERR_RATE_LIMITED: {
+    status: 429,
+    retry: 'retryable',
+    summary: 'The venue rate-limited us (429/418) past our tries',
+  },
+  QOB_ERR_VENUE_UNAVAILABLE: {
+    status: 503,
+    retry: 'retryable',
+    summary: 'The venue is unreachable, timed out or failed',
+  },
+  QOB_ERR_VENUE_REJECTED: { status: 502, retry: 'non-retryable', summary: 'The venue rejected a request (4xx)' },
   QOB_ERR_INTERNAL: { status: 500, retry: 'fatal', summary: 'An invariant was broken: this is a bug' },
 } as const satisfies Record<string, ErrorSpec>;
 

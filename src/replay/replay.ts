@@ -1,17 +1,28 @@
 /**
- * Replays a capture through the venue's own feed handler and reports every book it rebuilt.
- * This is `qob replay --format cryptofeed FILE --verify --json`.
+ * Replays a capture (cryptofeed format) or one of our recordings through the venues' own feed handlers and
+ * reports every book they rebuilt: `qob replay FILE|DIR [--speed N|max] --verify --json`.
+ *
+ * Records are handed over strictly in file order, one at a time; the speed only decides how long the
+ * `Pacer` waits before each one, so reports and book hashes are the same at every speed.
  */
 import { type QobError, qobError } from '../core/errors.ts';
 import type { BookReport, VenueFeedHandler } from '../venues/feed-handler.ts';
 import { VENUES, venueByCaptureName, venueById } from '../venues/index.ts';
 import { type CaptureRecord, readCapture } from './capture.ts';
+import { Pacer, type ReplayClock, type ReplaySpeed } from './pacing.ts';
+import { type RecordingIssue, readRecording } from './recording.ts';
 
 export interface ReplayOptions {
   /** Our venue id; required for captures without a header line that no venue recognises. */
   readonly venue?: string;
   /** Called for every book status change and bad frame (for live output). */
   readonly onBadFrame?: (error: QobError, conn: string) => void;
+  /** `'max'` (the default): as fast as possible; N: N times the recorded speed. */
+  readonly speed?: ReplaySpeed;
+  /** The clock the pacer waits on (tests inject a fake one). Default: the system clock. */
+  readonly clock?: ReplayClock;
+  /** Aborting it stops the replay with QOB_ERR_ABORTED. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ReplayReport {
@@ -27,22 +38,15 @@ export interface ReplayReport {
   readonly books: BookReport[];
 }
 
+/** Replays a cryptofeed capture through its venue's handler. */
 export async function runReplay(path: string, options: ReplayOptions = {}): Promise<ReplayReport> {
+  const pacer = new Pacer(options.speed ?? 'max', options.clock, options.signal);
   let badLines = 0;
   let messages = 0;
   let handler: VenueFeedHandler | undefined;
   let venueId = options.venue;
   const pending: CaptureRecord[] = [];
-  const create = (id: string): VenueFeedHandler => {
-    const reg = venueById(id);
-    if (reg === undefined) {
-      throw qobError('QOB_ERR_UNKNOWN_VENUE', `no venue ${JSON.stringify(id)}`, {
-        venue: id,
-        known: VENUES.map((v) => v.id),
-      });
-    }
-    return reg.createFeedHandler({ onBadFrame: options.onBadFrame });
-  };
+  const create = (id: string): VenueFeedHandler => createHandler(id, options);
   if (venueId !== undefined) handler = create(venueId);
 
   const dispatch = (h: VenueFeedHandler, r: CaptureRecord): void => {
@@ -67,6 +71,10 @@ export async function runReplay(path: string, options: ReplayOptions = {}): Prom
   };
 
   for await (const rec of readCapture(path, () => badLines++)) {
+    if (rec.t !== 'header') {
+      const wait = pacer.wait(rec.tsMs);
+      if (wait !== undefined) await wait;
+    }
     if (handler === undefined) {
       if (rec.t === 'header') {
         const reg = venueByCaptureName(rec.exchange);
@@ -103,14 +111,102 @@ export async function runReplay(path: string, options: ReplayOptions = {}): Prom
   if (handler === undefined || venueId === undefined) {
     throw qobError('QOB_ERR_CAPTURE_FORMAT', 'capture has no header and no venue recognises its frames', { path });
   }
+  return { ...venueReport(venueId, handler, messages), badLines };
+}
+
+function createHandler(id: string, options: ReplayOptions): VenueFeedHandler {
+  const reg = venueById(id);
+  if (reg === undefined) {
+    throw qobError('QOB_ERR_UNKNOWN_VENUE', `no venue ${JSON.stringify(id)}`, {
+      venue: id,
+      known: VENUES.map((v) => v.id),
+    });
+  }
+  return reg.createFeedHandler({ onBadFrame: options.onBadFrame });
+}
+
+function venueReport(venue: string, handler: VenueFeedHandler, messages: number): VenueReplayReport {
   const books = [...handler.books()].map((b) => b.report());
   books.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
-  return {
-    venue: venueId,
-    messages,
-    badLines,
-    malformed: handler.counters.malformed,
-    unknown: handler.counters.unknown,
-    books,
+  return { venue, messages, malformed: handler.counters.malformed, unknown: handler.counters.unknown, books };
+}
+
+/** What a replay of one venue found; the cryptofeed `ReplayReport` adds the file's bad lines. */
+export type VenueReplayReport = Omit<ReplayReport, 'badLines'>;
+
+/** The report of a replay of our recording format (`qob replay --json` on a recording). */
+export interface RecordingReplayReport {
+  readonly format: 'qob';
+  /** Recording files read. */
+  readonly files: number;
+  /** Records handed to the handlers (all types). */
+  readonly records: number;
+  /** Lines that were not records. */
+  readonly badLines: number;
+  /** Files that end torn or without their end line (their writer died or had not closed them). */
+  readonly torn: number;
+  /** Gap markers, and the records the recorder dropped in total (its queue was full). */
+  readonly gaps: number;
+  readonly dropped: number;
+  /** One report per venue, by venue id. */
+  readonly venues: VenueReplayReport[];
+}
+
+/**
+ * Replays a recording file or directory: each record goes to the handler of its venue (created on first
+ * use), in the merged time order of `readRecording`. `disconnect` records are read and paced but the
+ * handlers have no use for them: the next `connect` starts a new connection epoch.
+ */
+export async function replayRecording(
+  path: string,
+  options: ReplayOptions & { readonly onIssue?: (issue: RecordingIssue) => void } = {},
+): Promise<RecordingReplayReport> {
+  const pacer = new Pacer(options.speed ?? 'max', options.clock, options.signal);
+  const handlers = new Map<string, { handler: VenueFeedHandler; messages: number }>();
+  let files = 0;
+  let records = 0;
+  let badLines = 0;
+  let torn = 0;
+  let gaps = 0;
+  let dropped = 0;
+  const onIssue = (issue: RecordingIssue): void => {
+    if (issue.kind === 'bad-line') badLines++;
+    else if (issue.kind === 'torn') torn++;
+    else {
+      gaps++;
+      dropped += issue.gap.dropped;
+    }
+    options.onIssue?.(issue);
   };
+  const reading = readRecording(path, { onIssue, onFile: () => files++, venue: options.venue });
+  for await (const r of reading) {
+    const wait = pacer.wait(r.tsMs);
+    if (wait !== undefined) await wait;
+    records++;
+    let h = handlers.get(r.venue);
+    if (h === undefined) handlers.set(r.venue, (h = { handler: createHandler(r.venue, options), messages: 0 }));
+    switch (r.t) {
+      case 'connect':
+        h.handler.onConnect(r.conn, r.url ?? '', r.tsMs);
+        break;
+      case 'send':
+        h.handler.onSend(r.conn, r.data ?? '', r.tsMs);
+        break;
+      case 'recv':
+        h.messages++;
+        h.handler.onFrame(r.conn, r.data ?? '', r.tsMs);
+        break;
+      case 'http':
+        h.messages++;
+        h.handler.onHttp(r.url ?? '', r.data ?? '', r.tsMs);
+        break;
+      case 'disconnect':
+        break;
+    }
+  }
+  const venues = [...handlers.keys()].sort().map((v) => {
+    const h = handlers.get(v) as { handler: VenueFeedHandler; messages: number };
+    return venueReport(v, h.handler, h.messages);
+  });
+  return { format: 'qob', files, records, badLines, torn, gaps, dropped, venues };
 }

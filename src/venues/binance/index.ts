@@ -1,4 +1,5 @@
 import type { VenueRegistration } from '../index.ts';
+import { binanceSpotConnector, binanceUsdmConnector } from './connector.ts';
 import { createBinanceSpotFeedHandler } from './spot.ts';
 import { createBinanceUsdmFeedHandler } from './usdm.ts';
 
@@ -7,6 +8,7 @@ export const binanceSpot: VenueRegistration = {
   name: 'Binance',
   captureNames: ['BINANCE'],
   createFeedHandler: (options) => createBinanceSpotFeedHandler(options),
+  connector: binanceSpotConnector,
 };
 
 export const binanceUsdm: VenueRegistration = {
@@ -14,6 +16,7 @@ export const binanceUsdm: VenueRegistration = {
   name: 'Binance USD-M Futures',
   captureNames: ['BINANCE_FUTURES'],
   createFeedHandler: (options) => createBinanceUsdmFeedHandler(options),
+  connector: binanceUsdmConnector,
 };
 
 export { BinanceDepthHandler } from './depth-handler.ts';

@@ -1,4 +1,5 @@
 import type { VenueRegistration } from '../index.ts';
+import { bybitConnector } from './connector.ts';
 import { createBybitFeedHandler } from './handler.ts';
 
 export const bybit: VenueRegistration = {
@@ -6,6 +7,7 @@ export const bybit: VenueRegistration = {
   name: 'Bybit',
   captureNames: ['BYBIT'],
   createFeedHandler: (options) => createBybitFeedHandler(options),
+  connector: bybitConnector,
 };
 
 export { BybitFeedHandler, createBybitFeedHandler } from './handler.ts';

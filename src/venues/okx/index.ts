@@ -1,4 +1,5 @@
 import type { VenueRegistration } from '../index.ts';
+import { okxConnector } from './connector.ts';
 import { createOkxFeedHandler, OKX_VENUE } from './feed-handler.ts';
 
 export { OkxFeedHandler } from './feed-handler.ts';
@@ -9,5 +10,6 @@ export const okx: VenueRegistration = {
   name: 'OKX',
   captureNames: ['OKX', 'OKEX'],
   createFeedHandler: createOkxFeedHandler,
+  connector: okxConnector,
   sniff: (frame) => frame.startsWith('{"arg":{"channel":') || frame.startsWith('{"event":"subscribe","arg":{'),
 };

@@ -1,0 +1,153 @@
+/**
+ * Live connector specs for Binance spot and USD-M futures (pure data: src/ingest/ does the I/O).
+ *
+ * Spot (developers.binance.com/docs/binance-spot-api-docs/web-socket-streams): combined streams at
+ * `/stream?streams=a/b/...`, at most 1024 streams per connection, connections live 24 h, the server pings
+ * every 20 s (ws answers automatically). REST `GET /api/v3/depth?limit=5000` weighs 250 of the 6000 per
+ * minute request-weight budget (limit 1-100: 5, 101-500: 25, 501-1000: 50, 1001-5000: 250), so a cold
+ * start of many symbols is paced by the connector's limiter: about 24 deep snapshots per minute.
+ *
+ * USD-M (developers.binance.com/docs/derivatives/usds-margined-futures): same stream layout on
+ * `wss://fstream.binance.com`, 1024 streams per connection; REST `GET /fapi/v1/depth` goes to limit 1000
+ * (weight 20 of 2400 per minute).
+ *
+ * We put at most 200 symbols on one connection: that keeps the URL short and spreads the load.
+ */
+import { createInstrument, type Instrument, type InstrumentKind } from '../../domain/instrument.ts';
+import type { ConnectionPlan, RestRequest, VenueConnectorSpec, VenueEndpoints } from '../connector-spec.ts';
+import { malformedMessage, parseJsonObject } from '../wire-common.ts';
+
+export const BINANCE_SYMBOLS_PER_CONNECTION = 200;
+
+function planDepthStreams(venue: string, symbols: readonly string[], endpoints: VenueEndpoints): ConnectionPlan[] {
+  const uniq = [...new Set(symbols.map((s) => s.toUpperCase()))];
+  const plans: ConnectionPlan[] = [];
+  for (let i = 0; i < uniq.length; i += BINANCE_SYMBOLS_PER_CONNECTION) {
+    const chunk = uniq.slice(i, i + BINANCE_SYMBOLS_PER_CONNECTION);
+    const streams = chunk.map((s) => `${s.toLowerCase()}@depth@100ms`).join('/');
+    plans.push({
+      id: `${venue}.ws.${plans.length}`,
+      url: `${endpoints.wsBase}/stream?streams=${streams}`,
+      symbols: chunk,
+      onOpen: [], // the streams are in the URL
+    });
+  }
+  return plans;
+}
+
+/** Spot `GET /api/v3/depth` weight by limit (Binance spot REST docs, "Order book"). */
+export function spotDepthWeight(limit: number): number {
+  if (limit <= 100) return 5;
+  if (limit <= 500) return 25;
+  if (limit <= 1000) return 50;
+  return 250;
+}
+
+/** USD-M `GET /fapi/v1/depth` weight by limit. */
+export function usdmDepthWeight(limit: number): number {
+  if (limit <= 50) return 2;
+  if (limit <= 100) return 5;
+  if (limit <= 500) return 10;
+  return 20;
+}
+
+const SPOT_DEPTH_LIMIT = 5000;
+const USDM_DEPTH_LIMIT = 1000;
+
+function filterValue(filters: unknown, type: string, field: string): string | undefined {
+  if (!Array.isArray(filters)) return undefined;
+  for (const f of filters as unknown[]) {
+    if (typeof f === 'object' && f !== null && (f as Record<string, unknown>).filterType === type) {
+      const v = (f as Record<string, unknown>)[field];
+      return typeof v === 'string' ? v : undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Parses `exchangeInfo` (spot or USD-M) into instruments that are trading now. Symbols whose metadata
+ * does not validate (missing filters, odd asset codes) are left out; a body without a `symbols` array
+ * throws QOB_ERR_MALFORMED_MESSAGE.
+ */
+export function parseBinanceExchangeInfo(venue: 'binance' | 'binance-usdm', body: string): Instrument[] {
+  const o = parseJsonObject(venue, body);
+  if (!Array.isArray(o.symbols)) throw malformedMessage(venue, 'exchangeInfo without "symbols"');
+  const out: Instrument[] = [];
+  for (const s of o.symbols as unknown[]) {
+    if (typeof s !== 'object' || s === null) continue;
+    const r = s as Record<string, unknown>;
+    if (r.status !== 'TRADING' || typeof r.symbol !== 'string') continue;
+    let kind: InstrumentKind = 'spot';
+    let expiryMs: number | undefined;
+    if (venue === 'binance-usdm') {
+      if (r.contractType === 'PERPETUAL') kind = 'perp';
+      else if (r.contractType === 'CURRENT_QUARTER' || r.contractType === 'NEXT_QUARTER') {
+        kind = 'future';
+        expiryMs = typeof r.deliveryDate === 'number' ? r.deliveryDate : undefined;
+      } else continue; // other contract types are not modelled
+    }
+    const tickSize = filterValue(r.filters, 'PRICE_FILTER', 'tickSize');
+    const lotSize = filterValue(r.filters, 'LOT_SIZE', 'stepSize');
+    if (tickSize === undefined || lotSize === undefined) continue;
+    try {
+      out.push(
+        createInstrument({
+          venue,
+          venueSymbol: r.symbol,
+          base: String(r.baseAsset),
+          quote: String(r.quoteAsset),
+          kind,
+          tickSize,
+          lotSize,
+          ...(expiryMs === undefined ? {} : { expiryMs }),
+        }),
+      );
+    } catch {
+      // Not representable in our scheme: left out of discovery.
+    }
+  }
+  return out;
+}
+
+export const binanceSpotConnector: VenueConnectorSpec = {
+  venue: 'binance',
+  defaultEndpoints: { wsBase: 'wss://stream.binance.com:9443', restBase: 'https://api.binance.com' },
+  plan: (symbols, endpoints) => planDepthStreams('binance', symbols, endpoints),
+  staleAfterMs: 60_000,
+  maxConnectionMs: 24 * 60 * 60_000,
+  snapshotOnConnect: true,
+  recovery: (symbol, _plan, endpoints) => ({
+    kind: 'rest-snapshot',
+    request: {
+      url: `${endpoints.restBase}/api/v3/depth?symbol=${symbol.toUpperCase()}&limit=${SPOT_DEPTH_LIMIT}`,
+      weight: spotDepthWeight(SPOT_DEPTH_LIMIT),
+    },
+  }),
+  restLimit: { weight: 6000, windowMs: 60_000 },
+  instruments: {
+    request: (endpoints): RestRequest => ({ url: `${endpoints.restBase}/api/v3/exchangeInfo`, weight: 20 }),
+    parse: (body) => parseBinanceExchangeInfo('binance', body),
+  },
+};
+
+export const binanceUsdmConnector: VenueConnectorSpec = {
+  venue: 'binance-usdm',
+  defaultEndpoints: { wsBase: 'wss://fstream.binance.com', restBase: 'https://fapi.binance.com' },
+  plan: (symbols, endpoints) => planDepthStreams('binance-usdm', symbols, endpoints),
+  staleAfterMs: 60_000,
+  maxConnectionMs: 24 * 60 * 60_000,
+  snapshotOnConnect: true,
+  recovery: (symbol, _plan, endpoints) => ({
+    kind: 'rest-snapshot',
+    request: {
+      url: `${endpoints.restBase}/fapi/v1/depth?symbol=${symbol.toUpperCase()}&limit=${USDM_DEPTH_LIMIT}`,
+      weight: usdmDepthWeight(USDM_DEPTH_LIMIT),
+    },
+  }),
+  restLimit: { weight: 2400, windowMs: 60_000 },
+  instruments: {
+    request: (endpoints): RestRequest => ({ url: `${endpoints.restBase}/fapi/v1/exchangeInfo`, weight: 1 }),
+    parse: (body) => parseBinanceExchangeInfo('binance-usdm', body),
+  },
+};
