@@ -93,6 +93,7 @@ export class EmuConnection implements EmulatorConnection {
         this.terminate();
         return;
       case 'rotate':
+        if (meta.farewell !== undefined) this.deliver(meta.farewell);
         this.close(1000, 'connection lifetime reached');
         return;
       case 'skip-sequence':

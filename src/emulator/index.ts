@@ -30,7 +30,7 @@ export type { TextBook, TextLevel } from './true-book.ts';
 export interface EmulatorOptions {
   /** Seed of every true book (each (venue, symbol) derives its own); default 1. */
   readonly seed?: number;
-  /** Venue ids to serve; default all registered (binance, binance-usdm, bybit, okx). */
+  /** Venue ids to serve; default all registered (binance, binance-usdm, bybit, okx, kraken, coinbase, bitstamp, bitfinex). */
   readonly venues?: readonly string[];
   /** Venue symbols per venue; default the venue's own list. Bybit symbols are `spot:BTCUSDT`, `linear:BTCUSDT`. */
   readonly symbols?: Readonly<Record<string, readonly string[]>>;

@@ -17,6 +17,8 @@ export interface RestReply {
 export interface UpdateMeta {
   /** The same frame with a wrong checksum (venues with checksums); enables the `corrupt-checksum` fault. */
   readonly corrupt?: () => string;
+  /** Sent just before the close of a `rotate` fault (Bitstamp `bts:request_reconnect`). */
+  readonly farewell?: string;
 }
 
 /** One WebSocket connection as a venue sees it. */

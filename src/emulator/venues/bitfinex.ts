@@ -1,0 +1,304 @@
+/**
+ * Bitfinex v2 public (`/bitfinex`) as the emulator speaks it (docs.bitfinex.com/docs/ws-general,
+ * .../reference/ws-public-books and .../docs/ws-websocket-checksum; shapes checked against the real
+ * capture in ../shared/fixtures/bitfinex).
+ *
+ * WebSocket `/ws/2`:
+ * - On open: `{"event":"info","version":2,"serverId":..,"platform":{"status":1}}`.
+ * - `{"event":"conf","flags":N}` -> `{"event":"conf","status":"OK","flags":N}`; flag 65536 (SEQ_ALL) ends
+ *   every channel frame with a sequence number, ONE counter per connection (heartbeats and checksums
+ *   included); flag 131072 (OB_CHECKSUM) adds `[chanId,"cs",crc]` after each book update batch.
+ * - `{"event":"subscribe","channel":"book","symbol":"tBTCUSD","prec":"P0","len":"25"}` ->
+ *   `{"event":"subscribed","channel":"book","chanId","symbol","prec","freq":"F0","len","pair"}`, then the
+ *   snapshot `[chanId,[[price,count,amount],..]]` (bids best first, then asks; ask amounts negative) and
+ *   one frame per level change `[chanId,[price,count,amount]]`; `count` 0 deletes (amount 1 bids, -1
+ *   asks). Numbers are JSON numbers. Only P0; `len` 1, 25, 100, 250: changes of the top-`len` view, a
+ *   level leaving it is deleted (deletes come first in a batch).
+ * - The checksum: CRC32 (signed) of the top 25 levels interleaved `bidPx:bidAmt:askPx:askAmt`, each
+ *   number as JS `String(n)`, ask amounts negative.
+ * - `[chanId,"hb"]` on every channel once per 5 steps (Bitfinex: after 15 s without data).
+ * - `{"event":"ping","cid":n}` -> `{"event":"pong","ts":..,"cid":n}`; `unsubscribe` by `chanId`.
+ * - Errors: `{"event":"error","msg":..,"code":10300|10301|10001}`.
+ * REST: `GET /v2/conf/pub:list:pair:exchange`, `GET /v2/book/<symbol>/P0?len=` (the snapshot route for
+ * REST faults; 429 body `["error",11010,"ratelimit: error"]`).
+ */
+import { crc32 } from 'node:zlib';
+import type { L2StreamDelta } from '../../sim/l2-stream.ts';
+import { type SimInstrument, type TextBook, type TextLevel, type TrueBook, viewDiff } from '../true-book.ts';
+import {
+  type EmulatorConnection,
+  type EmulatorVenue,
+  type EmulatorVenueModule,
+  json,
+  type RestReply,
+  type VenueContext,
+} from '../venue.ts';
+import { baseQuote, isRecord, tryJson } from './common.ts';
+
+const FLAG_SEQ_ALL = 65536;
+const FLAG_CHECKSUM = 131072;
+const LENGTHS: ReadonlySet<number> = new Set([1, 25, 100, 250]);
+const DEFAULT_LEN = 25;
+const CHECKSUM_LEVELS = 25;
+/** Steps between two heartbeats. */
+const HEARTBEAT_STEPS = 5;
+
+interface Channel {
+  readonly chanId: number;
+  readonly symbol: string;
+  readonly len: number;
+  view: TextBook;
+}
+
+interface ConnState {
+  flags: number;
+  /** Next sequence number of this connection. */
+  seq: number;
+  readonly channels: Map<number, Channel>;
+}
+
+function stateOf(conn: EmulatorConnection): ConnState {
+  return conn.settings.get('state') as ConnState;
+}
+
+/** A plausible order count for a level, stable for a given size. */
+function orderCount(size: string): number {
+  let h = 0;
+  for (let i = 0; i < size.length; i++) h = (h * 31 + size.charCodeAt(i)) % 97;
+  return 1 + (h % 9);
+}
+
+/** The venue's JSON number for decimal text (`"0.50"` -> `0.5`): Bitfinex sends floats. */
+function num(text: string): string {
+  return String(Number(text));
+}
+
+/** `[price,count,amount]` of a level; `size` `"0"` deletes. */
+function entry(px: string, size: string, ask: boolean): string {
+  const deleted = size === '0' || /^0(\.0*)?$/.test(size);
+  if (deleted) return `[${num(px)},0,${ask ? -1 : 1}]`;
+  return `[${num(px)},${orderCount(size)},${ask ? String(-Number(size)) : num(size)}]`;
+}
+
+function bitfinexViewChecksum(view: TextBook): number {
+  const parts: string[] = [];
+  for (let i = 0; i < CHECKSUM_LEVELS; i++) {
+    const b = view.bids[i];
+    const a = view.asks[i];
+    if (b !== undefined) parts.push(num(b[0]), num(b[1]));
+    if (a !== undefined) parts.push(num(a[0]), String(-Number(a[1])));
+  }
+  return crc32(parts.join(':')) | 0;
+}
+
+class BitfinexVenue implements EmulatorVenue {
+  private readonly ctx: VenueContext;
+  private readonly firstSymbol: string | undefined;
+  private steps = 0;
+  private nextChanId = 17_000;
+
+  constructor(ctx: VenueContext) {
+    this.ctx = ctx;
+    this.firstSymbol = ctx.books.keys().next().value;
+  }
+
+  acceptsWs(path: string): boolean {
+    return path === '/ws/2';
+  }
+
+  onOpen(conn: EmulatorConnection): void {
+    conn.settings.set('state', { flags: 0, seq: 1, channels: new Map() } satisfies ConnState);
+    const serverId = `0e1f5c2a-emu-${conn.id.replace('#', '-')}`;
+    conn.sendReply(JSON.stringify({ event: 'info', version: 2, serverId, platform: { status: 1 } }));
+  }
+
+  onMessage(conn: EmulatorConnection, text: string): void {
+    const st = stateOf(conn);
+    const o = tryJson(text);
+    const error = (code: number, msg: string, extra: Record<string, unknown> = {}) =>
+      conn.sendReply(JSON.stringify({ event: 'error', ...extra, msg, code }));
+    if (!isRecord(o) || typeof o.event !== 'string') {
+      error(10000, 'Unknown event');
+      return;
+    }
+    switch (o.event) {
+      case 'ping': {
+        this.ctx.pingReceived();
+        conn.pong(
+          JSON.stringify({ event: 'pong', ts: this.ctx.nowMs(), ...(o.cid === undefined ? {} : { cid: o.cid }) }),
+        );
+        return;
+      }
+      case 'conf': {
+        if (typeof o.flags !== 'number' || !Number.isSafeInteger(o.flags) || o.flags < 0) {
+          error(10305, 'conf: invalid flags');
+          return;
+        }
+        st.flags = o.flags;
+        conn.sendReply(JSON.stringify({ event: 'conf', status: 'OK', flags: o.flags }));
+        return;
+      }
+      case 'unsubscribe': {
+        const chanId = Number(o.chanId);
+        if (!st.channels.delete(chanId)) {
+          error(10400, 'unsubscribe: invalid', { chanId });
+          return;
+        }
+        conn.subscriptions.delete(String(chanId));
+        conn.sendReply(JSON.stringify({ event: 'unsubscribed', status: 'OK', chanId }));
+        return;
+      }
+      case 'subscribe':
+        this.subscribe(conn, st, o, error);
+        return;
+      default:
+        error(10000, 'Unknown event');
+    }
+  }
+
+  private subscribe(
+    conn: EmulatorConnection,
+    st: ConnState,
+    o: Record<string, unknown>,
+    error: (code: number, msg: string, extra?: Record<string, unknown>) => void,
+  ): void {
+    const symbol = typeof o.symbol === 'string' ? o.symbol : '';
+    const prec = o.prec ?? 'P0';
+    const lenText = o.len ?? String(DEFAULT_LEN);
+    const len = Number(lenText);
+    const echo = { channel: o.channel, symbol, prec, len: String(lenText) };
+    if (o.channel !== 'book') {
+      error(10300, 'Subscription failed (generic)', echo);
+      return;
+    }
+    const book = this.ctx.books.get(symbol);
+    if (book === undefined) {
+      error(10300, 'symbol: invalid', echo);
+      return;
+    }
+    if (prec !== 'P0' || !LENGTHS.has(len)) {
+      error(10300, prec !== 'P0' ? 'prec: invalid' : 'len: invalid', echo);
+      return;
+    }
+    if ([...st.channels.values()].some((c) => c.symbol === symbol)) {
+      error(10301, 'subscribe: dup', echo);
+      return;
+    }
+    const ch: Channel = { chanId: this.nextChanId++, symbol, len, view: book.top(len) };
+    st.channels.set(ch.chanId, ch);
+    conn.subscriptions.add(String(ch.chanId));
+    conn.sendReply(
+      JSON.stringify({
+        event: 'subscribed',
+        channel: 'book',
+        chanId: ch.chanId,
+        symbol,
+        prec: 'P0',
+        freq: 'F0',
+        len: String(len),
+        pair: symbol.slice(1),
+      }),
+    );
+    const entries = [
+      ...ch.view.bids.map(([p, s]) => entry(p, s, false)),
+      ...ch.view.asks.map(([p, s]) => entry(p, s, true)),
+    ];
+    conn.sendData(this.frame(st, ch.chanId, `[${entries.join(',')}]`));
+    this.ctx.snapshotServed();
+  }
+
+  onAdvance(book: TrueBook, _delta: L2StreamDelta): void {
+    for (const conn of this.ctx.connections()) {
+      const st = stateOf(conn);
+      for (const ch of st.channels.values()) {
+        if (ch.symbol !== book.symbol) continue;
+        const next = book.top(ch.len);
+        const bids = viewDiff(ch.view.bids, next.bids, '0');
+        const asks = viewDiff(ch.view.asks, next.asks, '0');
+        ch.view = next;
+        if (bids.length === 0 && asks.length === 0) continue;
+        // Deletes first: the client truncates to `len` after every frame, so an entering level must not
+        // arrive while the leaving ones still fill the view.
+        const isDel = (l: TextLevel) => l[1] === '0';
+        const ordered: [TextLevel, boolean][] = [
+          ...bids.filter(isDel).map((l): [TextLevel, boolean] => [l, false]),
+          ...asks.filter(isDel).map((l): [TextLevel, boolean] => [l, true]),
+          ...bids.filter((l) => !isDel(l)).map((l): [TextLevel, boolean] => [l, false]),
+          ...asks.filter((l) => !isDel(l)).map((l): [TextLevel, boolean] => [l, true]),
+        ];
+        for (const [l, ask] of ordered) conn.sendUpdate(this.frame(st, ch.chanId, entry(l[0], l[1], ask)));
+        if ((st.flags & FLAG_CHECKSUM) !== 0) {
+          const cs = bitfinexViewChecksum(next);
+          const seq = st.seq;
+          const frame = this.frame(st, ch.chanId, `"cs",${cs}`);
+          conn.sendUpdate(frame, {
+            corrupt: () => this.frameAt(st, seq, ch.chanId, `"cs",${(cs ^ 0x5a5a5a5a) | 0 || 1}`),
+          });
+        }
+      }
+    }
+    if (book.symbol === this.firstSymbol && ++this.steps % HEARTBEAT_STEPS === 0) {
+      for (const conn of this.ctx.connections()) {
+        const st = stateOf(conn);
+        for (const ch of st.channels.values()) conn.sendData(this.frame(st, ch.chanId, '"hb"'));
+      }
+    }
+  }
+
+  isSnapshotRequest(path: string): boolean {
+    return /^\/v2\/book\/[^/]+\/P0$/.test(path);
+  }
+
+  restFault(status: 429 | 418): RestReply {
+    return { status, body: '["error",11010,"ratelimit: error"]' };
+  }
+
+  rest(path: string, q: URLSearchParams): RestReply {
+    if (path === '/v2/conf/pub:list:pair:exchange') {
+      return json(200, [[...this.ctx.books.keys()].map((s) => s.slice(1))]);
+    }
+    const m = /^\/v2\/book\/([^/]+)\/(P[0-4]|R0)$/.exec(path);
+    if (m?.[1] !== undefined) {
+      const book = this.ctx.books.get(m[1]);
+      const len = Number(q.get('len') ?? DEFAULT_LEN);
+      if (book === undefined || m[2] !== 'P0' || !LENGTHS.has(len)) {
+        return { status: 500, body: '["error",10020,"symbol: invalid"]' };
+      }
+      const top = book.top(len);
+      this.ctx.snapshotServed();
+      const entries = [...top.bids.map(([p, s]) => entry(p, s, false)), ...top.asks.map(([p, s]) => entry(p, s, true))];
+      return { status: 200, body: `[${entries.join(',')}]` };
+    }
+    return { status: 404, body: '["error",10020,"not found"]' };
+  }
+
+  /** A channel frame, with the connection's next sequence number when SEQ_ALL is on. */
+  private frame(st: ConnState, chanId: number, body: string): string {
+    if ((st.flags & FLAG_SEQ_ALL) === 0) return `[${chanId},${body}]`;
+    return this.frameAt(st, st.seq++, chanId, body);
+  }
+
+  private frameAt(st: ConnState, seq: number, chanId: number, body: string): string {
+    return (st.flags & FLAG_SEQ_ALL) === 0 ? `[${chanId},${body}]` : `[${chanId},${body},${seq}]`;
+  }
+}
+
+function bitfinexInstrument(symbol: string): SimInstrument {
+  switch (baseQuote(symbol.slice(1))[0]) {
+    case 'BTC':
+      return { mid: '65000', tick: '1', lot: '0.0001' };
+    case 'ETH':
+      return { mid: '3500.0', tick: '0.1', lot: '0.001' };
+    default:
+      return { mid: '1.0000', tick: '0.0001', lot: '0.1' };
+  }
+}
+
+export const bitfinexEmulator: EmulatorVenueModule = {
+  id: 'bitfinex',
+  defaultSymbols: ['tBTCUSD', 'tETHUSD'],
+  hasChecksum: true,
+  serverPings: false,
+  instrument: bitfinexInstrument,
+  create: (ctx) => new BitfinexVenue(ctx),
+};
