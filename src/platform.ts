@@ -2,18 +2,25 @@
  * The platform is built by one function: `buildPlatform(config)` returns every piece (logger, metrics,
  * the venues it will run) and entry points (`qob start`, later each service) only choose and wire them.
  *
- * Today the only running venue is the built-in simulated exchange (`sim`): matching engines driven by
- * seeded agents (src/sim/), whose wire feed goes through the `sim` feed handler (src/venues/sim/) into
- * exact tracked books, in process. Real venue connectors come later; the configured real venues are
- * reported as not connected.
+ * Venues: the built-in simulated exchange (`sim`: matching engines driven by seeded agents, src/sim/, whose
+ * wire feed goes through the `sim` feed handler, src/venues/sim/, into exact tracked books, in process),
+ * and the real venues through their live connectors (src/ingest/connector.ts driven by each venue's
+ * `VenueConnectorSpec`). A configured venue without a connector spec (or without a symbol mapping) is
+ * reported as unavailable, never an error. Time and randomness come from the entry point (`deps`).
  */
 import type { QobConfig, VenueConfig } from './config/types.ts';
 import { qobError } from './core/errors.ts';
+import type { Clock, Random } from './ingest/clock.ts';
+import type { SocketFactory } from './ingest/connection.ts';
+import { type ConnectorStatus, createConnector, type VenueConnector } from './ingest/connector.ts';
+import type { FetchLike } from './ingest/rest.ts';
 import type { Logger } from './observability/logger.ts';
 import { createLogger, moduleLogger } from './observability/logger.ts';
 import { createMetrics, type PlatformMetrics } from './observability/metrics.ts';
 import { type SimConnection, SimExchange } from './sim/exchange.ts';
-import type { TrackedBook } from './venues/feed-handler.ts';
+import type { VenueEndpoints } from './venues/connector-spec.ts';
+import type { FeedHandlerFactory, TrackedBook, VenueFeedHandler } from './venues/feed-handler.ts';
+import { VENUES, type VenueRegistration } from './venues/index.ts';
 import { createSimFeedHandler, type SimFeedHandler } from './venues/sim/index.ts';
 
 export const SIM_VENUE = 'sim';
@@ -27,10 +34,13 @@ export interface SimVenueOptions {
   readonly metrics?: PlatformMetrics;
 }
 
-/** One book's live status, as `qob start` prints it. Prices are exact decimal text. */
-export interface SimBookStatus {
+/** One book's status, as `qob start` prints it (sim and live venues alike). Prices are exact decimal text. */
+export interface BookStatus {
   readonly venue: string;
+  /** Our normalized symbol (`BTC-USDT`). */
   readonly symbol: string;
+  /** The symbol as the venue's connector spells it (`BTCUSDT`, `spot:BTCUSDT`); the same for `sim`. */
+  readonly venueSymbol: string;
   readonly bestBid: string | null;
   readonly bestAsk: string | null;
   readonly spread: string | null;
@@ -42,7 +52,22 @@ export interface SimBookStatus {
   readonly updatesPerSec: number;
   readonly crossed: number;
   readonly gaps: number;
+  /**
+   * `in_sync`, `syncing`, `stale` or `failed` (the book's own state); live books are `connecting` or
+   * `disconnected` while their connection is not open, and `unsupported` when the venue cannot take them.
+   */
   readonly status: string;
+  /** Why the book is in that state (the latest transition's reason), or null. */
+  readonly reason: string | null;
+  /**
+   * Milliseconds since an update was last applied to the book (null: never). Honest staleness: a book
+   * whose feed went quiet ages even while it still says in_sync. Sim books are observed once per step.
+   */
+  readonly ageMs: number | null;
+}
+
+/** A `sim` book's status: a `BookStatus` plus the trades the simulated feed carries. */
+export interface SimBookStatus extends BookStatus {
   /** Price of the last trade seen on the feed, exact text. */
   readonly lastTradePrice: string | null;
   readonly lastTradeSide: 'buy' | 'sell' | null;
@@ -69,9 +94,11 @@ export class SimVenue {
   private readonly conn: SimConnection;
   private readonly metrics: PlatformMetrics | undefined;
   private readonly last = new Map<string, Counts>();
+  private readonly lastUpdateMs = new Map<string, number>();
   private readonly resync = new Set<string>();
   private readonly metricUpdates = new Map<string, number>();
   private delivering = false;
+  private framesSeen = 0;
   private lastStatusMs: number | undefined;
   private closed = false;
 
@@ -94,6 +121,7 @@ export class SimVenue {
   }
 
   private deliver(text: string): void {
+    this.framesSeen++;
     this.handler.onFrame('sim', text, this.exchange.nowMs);
     if (this.delivering || this.resync.size === 0) return;
     // Ask for snapshots after the frame that lost sync, never from inside the handler.
@@ -110,6 +138,11 @@ export class SimVenue {
 
   get symbols(): string[] {
     return this.exchange.symbols;
+  }
+
+  /** Wire frames the simulated exchange has delivered to the feed handler. */
+  get frames(): number {
+    return this.framesSeen;
   }
 
   /** Runs `n` steps of the simulated market; every frame goes through the feed handler. */
@@ -142,9 +175,14 @@ export class SimVenue {
       const last = this.last.get(symbol) as Counts;
       const updates = t?.updates ?? 0;
       const rate = (now: number, before: number) => (dtS > 0 ? Math.round((now - before) / dtS) : 0);
+      if (updates > last.updates || (updates > 0 && !this.lastUpdateMs.has(symbol))) {
+        this.lastUpdateMs.set(symbol, nowMs);
+      }
+      const lastUpdateMs = this.lastUpdateMs.get(symbol);
       const out: SimBookStatus = {
         venue: SIM_VENUE,
         symbol,
+        venueSymbol: symbol,
         bestBid: t?.book.bestBid()?.price ?? null,
         bestAsk: t?.book.bestAsk()?.price ?? null,
         spread: t?.book.spread()?.toString() ?? null,
@@ -156,6 +194,8 @@ export class SimVenue {
         crossed: t?.crossed ?? 0,
         gaps: t?.gaps ?? 0,
         status: t?.status ?? 'syncing',
+        reason: null,
+        ageMs: lastUpdateMs === undefined ? null : Math.max(0, Math.round(nowMs - lastUpdateMs)),
         lastTradePrice: tr.lastPrice,
         lastTradeSide: tr.lastSide,
         trades: tr.count,
@@ -185,9 +225,378 @@ export class SimVenue {
   }
 }
 
+/** One venue's status line (sim and live venues alike). */
+export interface VenueStatus {
+  readonly venue: string;
+  /** `sim`: in process; `live`: a live connector runs; `unavailable`: configured but not runnable here. */
+  readonly kind: 'sim' | 'live' | 'unavailable';
+  /** `connected`, `connecting`, `disconnected`, `closed`, or `unavailable`. */
+  readonly state: string;
+  /** In words: what is open, or why not and when the next try is (`network unreachable (ENOTFOUND), retrying in 8 s`). */
+  readonly reason: string;
+  /** The network could not be reached on the latest try (the connector keeps retrying with backoff). */
+  readonly unreachable: boolean;
+  /** Milliseconds until the next connection try, when one is scheduled. */
+  readonly retryInMs: number | null;
+  /** The newest connection epoch (each socket tried is a new epoch), null before the first. */
+  readonly epoch: number | null;
+  /** Connection tries since a connection was last open (0 while every connection is open). */
+  readonly tries: number;
+  /** Frames received, and per second since the previous status (a statistic). */
+  readonly frames: number;
+  readonly framesPerSec: number;
+  readonly books: number;
+  readonly booksInSync: number;
+  readonly connections: readonly ConnectionStatusLine[];
+}
+
+export interface ConnectionStatusLine {
+  readonly id: string;
+  readonly state: string;
+  readonly reason: string;
+  readonly epoch: number;
+  readonly unreachable: boolean;
+  readonly retryInMs: number | null;
+  readonly tries: number;
+}
+
+export interface LiveVenueSelection {
+  /** Venue ids to run (default: every enabled configured venue); `sim` is left to `createSimVenue`. */
+  readonly venues?: readonly string[];
+  /** Normalized symbols replacing every selected venue's configured symbols. */
+  readonly symbols?: readonly string[];
+}
+
+interface PlannedSymbol {
+  readonly symbol: string;
+  readonly venueSymbol: string | undefined;
+  /** Why the venue cannot take this symbol. */
+  readonly problem: string | undefined;
+}
+
+interface ConnState {
+  state: string;
+  reason: string;
+  epoch: number;
+  unreachable: boolean;
+  retryAtMs: number | undefined;
+  /** Sockets tried since the connection was last open. */
+  tries: number;
+  /** The latest failure since the connection was last open. */
+  failure: { reason: string; unreachable: boolean } | undefined;
+}
+
+/** First clause of a connection failure: `network unreachable (ECONNREFUSED): connect ...` -> its head. */
+function shortReason(reason: string, unreachable: boolean): string {
+  const head = unreachable ? (reason.split(': ')[0] ?? reason) : reason;
+  return head.length > 96 ? `${head.slice(0, 93)}...` : head;
+}
+
+function seconds(ms: number): string {
+  const s = ms / 1000;
+  return s < 10 ? `${Math.max(0, Math.ceil(s * 10) / 10)}` : `${Math.ceil(s)}`;
+}
+
+/**
+ * One real venue run by `qob start`: its live connector (when the venue has a connector spec and a symbol
+ * mapping) and everything its status line needs. Statuses are bookkeeping only: the connector recovers on
+ * its own.
+ */
+export class LiveVenue {
+  readonly venue: string;
+  readonly connector: VenueConnector | undefined;
+  /** Why the venue does not run here (no connector spec, no symbol mapping, no usable symbols). */
+  readonly unavailable: string | undefined;
+  private readonly planned: readonly PlannedSymbol[];
+  private readonly conns = new Map<string, ConnState>();
+  private readonly bookReasons = new Map<string, string>();
+  private readonly lastUpdateMs = new Map<string, number>();
+  private readonly seenUpdates = new Map<string, number>();
+  private readonly lastRate = new Map<string, number>();
+  private readonly metricUpdates = new Map<string, number>();
+  private frames = 0;
+  private lastFrames = 0;
+  private lastStatusMs: number | undefined;
+
+  constructor(
+    venue: string,
+    reg: VenueRegistration | undefined,
+    symbols: readonly string[],
+    endpoints: Partial<VenueEndpoints>,
+    deps: LiveDeps,
+  ) {
+    this.venue = venue;
+    const spec = reg?.connector;
+    const toVenue = spec?.toVenueSymbol;
+    this.planned = symbols.map((symbol): PlannedSymbol => {
+      if (toVenue === undefined) return { symbol, venueSymbol: undefined, problem: undefined };
+      try {
+        return { symbol, venueSymbol: toVenue(symbol), problem: undefined };
+      } catch (e) {
+        return { symbol, venueSymbol: undefined, problem: (e as Error).message };
+      }
+    });
+    const usable = this.planned.flatMap((p) => (p.venueSymbol === undefined ? [] : [p.venueSymbol]));
+    if (reg === undefined || spec === undefined) this.unavailable = `no live connector for ${venue} yet`;
+    else if (toVenue === undefined) this.unavailable = `no symbol mapping in ${venue}'s connector spec yet`;
+    else if (symbols.length === 0) this.unavailable = 'no symbols configured';
+    else if (usable.length === 0) this.unavailable = 'none of the configured symbols is listed by this connector';
+    else this.unavailable = undefined;
+    if (this.unavailable !== undefined || reg === undefined || spec === undefined) {
+      this.connector = undefined;
+      return;
+    }
+    const factory = reg.createFeedHandler;
+    const handlerFactory: FeedHandlerFactory = (options) => this.stamped(factory(options), deps.clock);
+    this.connector = createConnector({
+      spec,
+      handlerFactory,
+      symbols: usable,
+      endpoints,
+      clock: deps.clock,
+      random: deps.random,
+      tap: (r) => {
+        if (r.t === 'recv') this.frames++;
+      },
+      onStatus: (st) => this.onStatus(st),
+      onAlert: (a) => deps.log.warn({ alert: a }, `${a.venue} ${a.symbol}: ${a.reason}`),
+      ...(deps.createSocket === undefined ? {} : { createSocket: deps.createSocket }),
+      ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+    });
+  }
+
+  /** Wraps the venue's handler to note when each book last applied an update (receive time). */
+  private stamped(h: VenueFeedHandler, clock: Clock): VenueFeedHandler {
+    const stamp = (tsMs: number): void => {
+      for (const b of h.books()) {
+        const k = b.symbol.toUpperCase();
+        if (this.seenUpdates.get(k) !== b.updates) {
+          this.seenUpdates.set(k, b.updates);
+          this.lastUpdateMs.set(k, Number.isFinite(tsMs) ? tsMs : clock.nowMs());
+        }
+      }
+    };
+    return {
+      venue: h.venue,
+      get counters() {
+        return h.counters;
+      },
+      onConnect: (conn, url, ts) => h.onConnect(conn, url, ts),
+      onSend: (conn, data, ts) => h.onSend(conn, data, ts),
+      onFrame: (conn, data, ts) => {
+        h.onFrame(conn, data, ts);
+        stamp(ts);
+      },
+      onHttp: (url, body, ts) => {
+        h.onHttp(url, body, ts);
+        stamp(ts);
+      },
+      books: () => h.books(),
+    };
+  }
+
+  private onStatus(st: ConnectorStatus): void {
+    if (st.scope === 'book') {
+      if (st.symbol !== undefined) this.bookReasons.set(st.symbol.toUpperCase(), st.reason);
+      return;
+    }
+    if (st.scope !== 'connection' || st.conn === undefined) return;
+    const c: ConnState = this.conns.get(st.conn) ?? {
+      state: st.status,
+      reason: st.reason,
+      epoch: 0,
+      unreachable: false,
+      retryAtMs: undefined,
+      tries: 0,
+      failure: undefined,
+    };
+    c.state = st.status;
+    c.reason = st.reason;
+    c.epoch = Math.max(c.epoch, st.epoch ?? 0); // a scheduled retry reports the last open socket's epoch
+    c.retryAtMs = st.retryInMs === undefined ? undefined : st.tsMs + st.retryInMs;
+    if (st.status === 'connecting') c.tries++;
+    if (st.status === 'connected') {
+      c.tries = 0;
+      c.failure = undefined;
+      c.unreachable = false;
+    } else if (st.status === 'disconnected' || st.status === 'stale') {
+      c.unreachable = st.unreachable ?? false;
+      c.failure = { reason: st.reason, unreachable: c.unreachable };
+    }
+    this.conns.set(st.conn, c);
+  }
+
+  /** The venue's status line and its books' lines; `nowMs` (the caller's clock) gives ages and rates. */
+  status(nowMs: number, metrics?: PlatformMetrics): { venue: VenueStatus; books: BookStatus[] } {
+    const dtS = this.lastStatusMs === undefined ? 0 : (nowMs - this.lastStatusMs) / 1000;
+    this.lastStatusMs = nowMs;
+    const rate = (now: number, before: number): number => (dtS > 0 ? Math.round((now - before) / dtS) : 0);
+    const framesPerSec = rate(this.frames, this.lastFrames);
+    this.lastFrames = this.frames;
+    const connector = this.connector;
+
+    const tracked = new Map<string, TrackedBook>();
+    const tracks = new Map<string, string | undefined>();
+    if (connector !== undefined) {
+      for (const b of connector.books()) tracked.set(b.symbol.toUpperCase(), b);
+      for (const t of connector.bookStates()) tracks.set(t.symbol.toUpperCase(), t.status);
+    }
+    let inSync = 0;
+    const books = this.planned.map((p): BookStatus => {
+      const key = p.venueSymbol?.toUpperCase() ?? '';
+      const tb = tracked.get(key);
+      const track = tracks.get(key);
+      let status: string;
+      if (p.venueSymbol === undefined || connector === undefined) status = 'unsupported';
+      else if (track === undefined || track === 'connecting' || track === 'disconnected')
+        status = track ?? 'connecting';
+      else status = tb?.status ?? track;
+      if (status === 'in_sync') inSync++;
+      const updates = tb?.updates ?? 0;
+      const prevUpdates = this.lastRate.get(key) ?? 0;
+      this.lastRate.set(key, updates);
+      const lastMs = this.lastUpdateMs.get(key);
+      if (metrics !== undefined && tb !== undefined) {
+        const prev = this.metricUpdates.get(key) ?? 0;
+        if (updates > prev) metrics.bookUpdates.inc({ venue: this.venue, symbol: p.symbol }, updates - prev);
+        this.metricUpdates.set(key, updates);
+      }
+      return {
+        venue: this.venue,
+        symbol: p.symbol,
+        venueSymbol: p.venueSymbol ?? p.symbol,
+        bestBid: tb?.book.bestBid()?.price ?? null,
+        bestAsk: tb?.book.bestAsk()?.price ?? null,
+        spread: tb?.book.spread()?.toString() ?? null,
+        mid: tb?.book.mid()?.toString() ?? null,
+        bidLevels: tb?.book.bids.length ?? 0,
+        askLevels: tb?.book.asks.length ?? 0,
+        updates,
+        updatesPerSec: rate(updates, prevUpdates),
+        crossed: tb?.crossed ?? 0,
+        gaps: tb?.gaps ?? 0,
+        status,
+        // A venue that does not run says why on its own line; a symbol it cannot take says why here.
+        reason: p.problem ?? (connector === undefined ? null : (this.bookReasons.get(key) ?? null)),
+        ageMs: lastMs === undefined ? null : Math.max(0, Math.round(nowMs - lastMs)),
+      };
+    });
+    metrics?.booksInSync.set({ venue: this.venue }, inSync);
+    return { venue: this.venueLine(nowMs, framesPerSec, books.length, inSync), books };
+  }
+
+  private venueLine(nowMs: number, framesPerSec: number, nBooks: number, inSync: number): VenueStatus {
+    const counts = { frames: this.frames, framesPerSec, books: nBooks, booksInSync: inSync };
+    const connector = this.connector;
+    if (connector === undefined) {
+      return {
+        venue: this.venue,
+        kind: 'unavailable',
+        state: 'unavailable',
+        reason: this.unavailable ?? 'not running',
+        unreachable: false,
+        retryInMs: null,
+        epoch: null,
+        tries: 0,
+        ...counts,
+        connections: [],
+      };
+    }
+    const socks = connector.connections();
+    const lines = socks.map((m): ConnectionStatusLine => {
+      const c = this.conns.get(m.plan.id);
+      const retry = c?.retryAtMs === undefined || m.isOpen ? null : Math.max(0, Math.round(c.retryAtMs - nowMs));
+      return {
+        id: m.plan.id,
+        state: m.isClosed ? 'closed' : m.isOpen ? 'connected' : (c?.state ?? 'connecting'),
+        reason: c?.reason ?? 'starting',
+        epoch: Math.max(m.epoch, c?.epoch ?? 0),
+        unreachable: !m.isOpen && (c?.unreachable ?? false),
+        retryInMs: retry,
+        tries: m.isOpen ? 0 : (c?.tries ?? 0),
+      };
+    });
+    const open = socks.filter((m) => m.isOpen).length;
+    const epochs = lines.map((l) => l.epoch).filter((e) => e > 0);
+    const tries = lines.reduce((n, l) => n + l.tries, 0);
+    const epoch = epochs.length === 0 ? null : Math.max(...epochs);
+    let state: string;
+    let reason: string;
+    let unreachable = false;
+    let retryInMs: number | null = null;
+    if (socks.length > 0 && socks.every((m) => m.isClosed)) {
+      state = 'closed';
+      reason = 'closed';
+    } else if (open === socks.length) {
+      state = 'connected';
+      reason = `${open} connection${open === 1 ? '' : 's'} open`;
+    } else {
+      // Report the first connection that is not open, with its latest failure and the next try.
+      const down = socks.find((m) => !m.isOpen);
+      const c = down === undefined ? undefined : this.conns.get(down.plan.id);
+      const line = lines.find((l) => l.id === down?.plan.id);
+      retryInMs = line?.retryInMs ?? null;
+      const failure = c?.failure;
+      unreachable = failure?.unreachable ?? false;
+      state = failure === undefined ? 'connecting' : 'disconnected';
+      const what = failure === undefined ? 'connecting' : shortReason(failure.reason, failure.unreachable);
+      const next =
+        failure === undefined
+          ? ''
+          : c?.state === 'connecting' || retryInMs === null
+            ? ', retrying now'
+            : `, retrying in ${seconds(retryInMs)} s`;
+      const partial = open > 0 ? ` (${open} of ${socks.length} connections open)` : '';
+      reason = `${what}${next}${partial}`;
+    }
+    return {
+      venue: this.venue,
+      kind: 'live',
+      state,
+      reason,
+      unreachable,
+      retryInMs,
+      epoch,
+      tries,
+      ...counts,
+      connections: lines,
+    };
+  }
+
+  /** Idempotent. */
+  close(): void {
+    this.connector?.close();
+  }
+}
+
+interface LiveDeps {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: Logger;
+  readonly createSocket?: SocketFactory;
+  readonly fetch?: FetchLike;
+}
+
+/** The real venues `qob start` runs, with one status call for all of them. */
+export interface LiveVenues {
+  readonly venues: readonly LiveVenue[];
+  status(nowMs: number): { venues: VenueStatus[]; books: BookStatus[] };
+  /** Idempotent. */
+  close(): void;
+}
+
 export interface PlatformDeps {
   /** A logger to use instead of one built from `config.log`. */
   readonly logger?: Logger;
+  /** Time for the live connectors: the entry point passes the system clock, tests a manual one. */
+  readonly clock?: Clock;
+  /** Randomness for the connectors' jittered backoff. */
+  readonly random?: Random;
+  /** The venue registry (default: src/venues/index.ts `VENUES`). */
+  readonly registry?: readonly VenueRegistration[];
+  /** Transport overrides for tests. */
+  readonly createSocket?: SocketFactory;
+  readonly fetch?: FetchLike;
 }
 
 export interface Platform {
@@ -196,10 +605,16 @@ export interface Platform {
   readonly metrics: PlatformMetrics;
   /** The enabled `sim` venue entry, if any. */
   readonly simVenue: VenueConfig | undefined;
-  /** Enabled real venues: configured, but not connected (their live connectors come later). */
-  readonly pendingVenues: readonly VenueConfig[];
+  /** Enabled real venues, in configuration order. */
+  readonly realVenues: readonly VenueConfig[];
   /** The simulated venue over the sim venue's configured symbols (or the given ones). */
   createSimVenue(options?: Partial<SimVenueOptions>): SimVenue;
+  /**
+   * Starts a live connector for every selected real venue that has a connector spec (endpoints from the
+   * venue's `wsBase`/`restBase` config when set); the others are reported unavailable. Needs `deps.clock`
+   * and `deps.random`.
+   */
+  startLiveVenues(selection?: LiveVenueSelection): LiveVenues;
   /** Closes everything it created. Idempotent. */
   close(): void;
 }
@@ -207,10 +622,12 @@ export interface Platform {
 export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platform {
   const logger = deps.logger ?? createLogger(config.log);
   const metrics = createMetrics({ processMetrics: config.metrics.enabled });
+  const registry = deps.registry ?? VENUES;
   const enabled = config.venues.filter((v) => v.enabled);
   const simVenue = enabled.find((v) => v.id === SIM_VENUE);
-  const pendingVenues = enabled.filter((v) => v.id !== SIM_VENUE);
+  const realVenues = enabled.filter((v) => v.id !== SIM_VENUE);
   const markets: SimVenue[] = [];
+  const lives: LiveVenue[] = [];
   let closed = false;
   const log = moduleLogger(logger, 'platform');
 
@@ -219,7 +636,7 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
     logger,
     metrics,
     simVenue,
-    pendingVenues,
+    realVenues,
     createSimVenue(options = {}) {
       if (closed) throw qobError('QOB_ERR_CLOSED', 'the platform is closed');
       const symbols = options.symbols ?? simVenue?.symbols ?? [];
@@ -233,10 +650,52 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
       log.debug({ symbols }, 'simulated venue started');
       return m;
     },
+    startLiveVenues(selection = {}) {
+      if (closed) throw qobError('QOB_ERR_CLOSED', 'the platform is closed');
+      const { clock, random } = deps;
+      if (clock === undefined || random === undefined) {
+        throw qobError('QOB_ERR_INVALID_ARGUMENT', 'live venues need a clock and a source of randomness (deps)', {});
+      }
+      const ids = (selection.venues ?? realVenues.map((v) => v.id)).filter((id) => id !== SIM_VENUE);
+      const liveDeps: LiveDeps = {
+        clock,
+        random,
+        log: moduleLogger(logger, 'ingest'),
+        ...(deps.createSocket === undefined ? {} : { createSocket: deps.createSocket }),
+        ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+      };
+      const started: LiveVenue[] = [];
+      for (const id of [...new Set(ids)]) {
+        const entry = config.venues.find((v) => v.id === id);
+        const endpoints: Partial<VenueEndpoints> = {
+          ...(entry?.wsBase === undefined ? {} : { wsBase: entry.wsBase }),
+          ...(entry?.restBase === undefined ? {} : { restBase: entry.restBase }),
+        };
+        const reg = registry.find((r) => r.id === id);
+        const v = new LiveVenue(id, reg, selection.symbols ?? entry?.symbols ?? [], endpoints, liveDeps);
+        started.push(v);
+        lives.push(v);
+        log.debug({ venue: id, unavailable: v.unavailable }, 'live venue started');
+      }
+      let done = false;
+      return {
+        venues: started,
+        status(nowMs) {
+          const out = started.map((v) => v.status(nowMs, done ? undefined : metrics));
+          return { venues: out.map((o) => o.venue), books: out.flatMap((o) => o.books) };
+        },
+        close() {
+          if (done) return;
+          done = true;
+          for (const v of started) v.close();
+        },
+      };
+    },
     close() {
       if (closed) return;
       closed = true;
       for (const m of markets) m.close();
+      for (const v of lives) v.close();
       metrics.close();
       log.debug('platform closed');
     },

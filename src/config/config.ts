@@ -57,6 +57,8 @@ export const CONFIG_SCHEMA: ObjectSchema = {
           },
           symbols: { kind: 'array', items: { kind: 'string', check: symbolProblem } },
           enabled: { kind: 'boolean' },
+          wsBase: { kind: 'string', optional: true, check: (v) => urlProblem(v, ['ws:', 'wss:']) },
+          restBase: { kind: 'string', optional: true, check: (v) => urlProblem(v, ['http:', 'https:']) },
           apiKey: { kind: 'secret', optional: true },
           apiSecret: { kind: 'secret', optional: true },
         },
@@ -65,6 +67,21 @@ export const CONFIG_SCHEMA: ObjectSchema = {
     replay: { kind: 'object', fields: { speed: { kind: 'number', min: 0 } } },
   },
 };
+
+/** What is wrong with a base URL (absolute, one of `protocols`, no query or fragment), or undefined. */
+function urlProblem(text: string, protocols: readonly string[]): string | undefined {
+  const expected = `expected a ${protocols.map((p) => `${p}//`).join(' or ')} base URL without query or fragment`;
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    return `${expected}, got ${JSON.stringify(text)}`;
+  }
+  if (!protocols.includes(u.protocol) || u.search !== '' || u.hash !== '') {
+    return `${expected}, got ${JSON.stringify(text)}`;
+  }
+  return undefined;
+}
 
 /** What is wrong with a normalized symbol (src/domain/instrument.ts), or undefined. */
 function symbolProblem(symbol: string): string | undefined {

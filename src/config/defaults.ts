@@ -12,7 +12,10 @@ const USDT_MAJORS = ['BTC-USDT', 'ETH-USDT'];
 const USD_MAJORS = ['BTC-USD', 'ETH-USD'];
 const USDT_PERPS = ['BTC-USDT-PERP', 'ETH-USDT-PERP'];
 
-/** Defaults for keys left out of a venue entry (a configured `venues` list replaces the default list). */
+/**
+ * Defaults for keys left out of a venue entry (a configured `venues` list replaces the default list).
+ * `wsBase` and `restBase` have no default: without them a venue's live connector uses the venue's own URLs.
+ */
 export const VENUE_DEFAULTS = { enabled: true } as const;
 
 export const DEFAULTS: QobConfig = {
@@ -21,7 +24,7 @@ export const DEFAULTS: QobConfig = {
   api: { host: '127.0.0.1', port: 8080 },
   dashboard: { port: 3000 },
   data: { dir: '.data' },
-  // The built-in synthetic venue, then the real venues (connected once their live connectors exist).
+  // The built-in synthetic venue, then the real venues (`qob start` connects those with a live connector).
   venues: [
     { id: 'sim', symbols: USDT_MAJORS, enabled: true },
     { id: 'binance', symbols: USDT_MAJORS, enabled: true },

@@ -9,6 +9,10 @@ export interface VenueConfig {
   /** Instruments in our normalized form, for example `BTC-USDT`. */
   readonly symbols: readonly string[];
   readonly enabled: boolean;
+  /** Overrides the live connector's WebSocket base URL (`ws://` or `wss://`), e.g. a local venue emulator. */
+  readonly wsBase?: string;
+  /** Overrides the live connector's REST base URL (`http://` or `https://`). */
+  readonly restBase?: string;
   /** Credentials for private channels; resolved apart from the rest (`env:NAME` or `file:PATH`). */
   readonly apiKey?: Secret;
   readonly apiSecret?: Secret;

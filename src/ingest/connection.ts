@@ -62,6 +62,8 @@ export interface ManagedConnectionOptions {
   readonly onRecord: (record: RawRecord) => void;
   readonly onStatus?: (status: ConnectionStatus) => void;
   readonly appPing?: AppPing;
+  /** A received frame asking us to reconnect: a replacement socket is opened at once (a rotation). */
+  readonly isReconnectRequest?: (frame: string) => boolean;
   /** Without a data frame (pongs do not count) for this long the socket is replaced. */
   readonly staleAfterMs: number;
   /** The venue closes sockets after this long; the connection rotates `rotateMarginMs` before. */
@@ -291,7 +293,7 @@ export class ManagedConnection {
     this.o.onStatus?.({ conn: this.plan.id, state, reason, epoch, tsMs: this.clock.nowMs(), ...extra });
   }
 
-  private connect(rotation: boolean): void {
+  private connect(rotation: boolean, reason = 'planned rotation'): void {
     if (this.closed) return;
     const epoch = this.nextEpochFn();
     let ws: WebSocketLike;
@@ -317,7 +319,7 @@ export class ManagedConnection {
     });
     this.opening = slot;
     this.openingIsRotation = rotation;
-    this.status(rotation ? 'rotating' : 'connecting', rotation ? 'planned rotation' : 'connecting', epoch, {
+    this.status(rotation ? 'rotating' : 'connecting', rotation ? reason : 'connecting', epoch, {
       attempt: this.attempts,
     });
     ws.on('open', () => this.onOpen(slot));
@@ -367,6 +369,7 @@ export class ManagedConnection {
     const text = frameText(data);
     this.record({ t: 'recv', epoch: slot.epoch, data: text });
     if (this.active !== slot) return; // the record's consumer replaced the socket
+    if (this.o.isReconnectRequest?.(text) === true) this.rotate(slot, 'venue requested a reconnect');
     const ping = this.o.appPing;
     if (ping?.isPong(text)) {
       slot.pingSentMs = undefined;
@@ -516,8 +519,8 @@ export class ManagedConnection {
     slot.rotateTimer = this.timers.set(() => this.rotate(slot), Math.max(1, max - margin));
   }
 
-  private rotate(slot: Slot): void {
+  private rotate(slot: Slot, reason?: string): void {
     if (this.closed || this.active !== slot || this.opening !== undefined) return;
-    this.connect(true);
+    this.connect(true, reason);
   }
 }

@@ -46,6 +46,8 @@ export interface ConnectorStatus {
   readonly epoch?: number;
   /** The network could not be reached; the connector keeps retrying with backoff. */
   readonly unreachable?: boolean;
+  /** Connection scope: a reconnect is scheduled after this many ms (from `tsMs`). */
+  readonly retryInMs?: number;
 }
 
 export interface ConnectorAlert {
@@ -184,6 +186,9 @@ export class VenueConnector {
         onRecord: (r) => this.onRecord(r),
         onStatus: (s) => this.onConnectionStatus(conn, s),
         ...(options.spec.appPing === undefined ? {} : { appPing: options.spec.appPing }),
+        ...(options.spec.isReconnectRequest === undefined
+          ? {}
+          : { isReconnectRequest: options.spec.isReconnectRequest }),
         staleAfterMs: c.staleAfterMs ?? options.spec.staleAfterMs,
         ...((c.maxConnectionMs ?? options.spec.maxConnectionMs) !== undefined
           ? { maxConnectionMs: c.maxConnectionMs ?? options.spec.maxConnectionMs }
@@ -365,6 +370,7 @@ export class VenueConnector {
       tsMs: s.tsMs,
       epoch: s.epoch,
       ...(s.unreachable === undefined ? {} : { unreachable: s.unreachable }),
+      ...(s.retryInMs === undefined ? {} : { retryInMs: s.retryInMs }),
     });
     if (s.state === 'connected' && conn.isOpen && s.reason !== 'open' && s.reason !== 'rotated') {
       // Status of a failed rotation attempt: the old socket still serves.

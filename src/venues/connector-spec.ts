@@ -52,10 +52,20 @@ export type RecoveryAction =
 export interface VenueConnectorSpec {
   readonly venue: string;
   readonly defaultEndpoints: VenueEndpoints;
+  /**
+   * Our normalized symbol (`BTC-USDT`, `BTC-USDT-PERP`) spelled as `plan` expects it (`BTCUSDT`,
+   * `spot:BTCUSDT`); throws QOB_ERR_INVALID_SYMBOL for a kind or pair the venue does not list this way.
+   */
+  readonly toVenueSymbol?: (symbol: string) => string;
   /** Split `symbols` into connections within the venue's limits (streams per connection, subscribe batch sizes). */
   plan(symbols: readonly string[], endpoints: VenueEndpoints): ConnectionPlan[];
   /** Application-level ping, for venues that want one (OKX `ping`, Bybit `{"op":"ping"}`); otherwise WS pings. */
   readonly appPing?: AppPing;
+  /**
+   * Whether a received frame is the venue asking us to reconnect (Bitstamp `bts:request_reconnect`,
+   * Bitfinex info 20051): the connection then opens a replacement socket at once, as in a rotation.
+   */
+  readonly isReconnectRequest?: (frame: string) => boolean;
   /** Without any frame for this long the connection is considered dead and is replaced. */
   readonly staleAfterMs: number;
   /** The venue closes connections after this long (Binance: 24 h); the connector rotates before that. */

@@ -103,7 +103,7 @@ describe('qob under an older Node', () => {
     const old = systemOldNode();
     if (old === undefined) return t.skip('no Node older than 22 on PATH');
     assert.equal(qob(['replay', '/nonexistent/capture.jsonl'], { node: old }).code, 2);
-    const child = spawn(old, [bin, 'start', '--json'], { cwd: emptyDir(), env: cleanEnv() });
+    const child = spawn(old, [bin, 'start', '--offline', '--json'], { cwd: emptyDir(), env: cleanEnv() });
     let out = '';
     let err = '';
     child.stderr.on('data', (d: Buffer) => {
@@ -213,11 +213,11 @@ interface StatusTick {
 }
 
 describe('qob start', () => {
-  it('--duration --json prints JSON status ticks of uncrossed synthetic books and exits 0', () => {
-    const r = qob(['start', '--duration', '1', '--json']);
+  it('--offline --duration --json prints JSON status ticks of uncrossed synthetic books and exits 0', () => {
+    const r = qob(['start', '--offline', '--duration', '1', '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /built-in synthetic venue/);
-    assert.match(r.stderr, /real venue connectors come later/);
+    assert.match(r.stderr, /--offline: real venues are not started/);
     const ticks = r.stdout
       .trim()
       .split('\n')
@@ -246,7 +246,7 @@ describe('qob start', () => {
 
   it('is deterministic: the same seed gives the same first tick', () => {
     const first = (seed: string): unknown => {
-      const r = qob(['start', '--duration', '0.1', '--json', '--seed', seed]);
+      const r = qob(['start', '--offline', '--duration', '0.1', '--json', '--seed', seed]);
       assert.equal(r.code, 0, r.stderr);
       return (JSON.parse(r.stdout.split('\n')[0] ?? '') as StatusTick).books;
     };
@@ -255,7 +255,7 @@ describe('qob start', () => {
   });
 
   it('prints readable status lines and says what it is', () => {
-    const r = qob(['start', '--duration', '0.3']);
+    const r = qob(['start', '--offline', '--duration', '0.3']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /built-in synthetic venue "sim"/);
     assert.match(r.stdout, /^sim:BTC-USDT +bid \d+(\.\d+)? +ask /m);

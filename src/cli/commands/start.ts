@@ -1,9 +1,24 @@
 /**
- * `qob start`: today a live demo on the built-in simulated exchange `sim` (no network): matching engines
- * driven by seeded agents, their wire feed parsed by the `sim` feed handler into exact books. Real venue
- * connectors come later; until then the configured real venues are listed as not connected.
+ * `qob start`: runs the configured venues and prints a live status per venue and per book until Ctrl-C:
+ * the real venues through their live connectors (src/ingest/; a venue without one is listed as
+ * unavailable), and the built-in simulated exchange `sim` (matching engines driven by seeded agents, no
+ * network). Where the network is unreachable a venue says so and its connector keeps retrying with
+ * backoff; `sim` runs regardless. The entry point only wires: the platform comes from `buildPlatform`,
+ * with the system clock and randomness.
  */
-import { buildPlatform, type SimBookStatus } from '../../platform.ts';
+import { qobError } from '../../core/errors.ts';
+import { parseNormalizedSymbol } from '../../domain/instrument.ts';
+import { isVenueId } from '../../domain/venue.ts';
+import { systemClock, systemRandom } from '../../ingest/clock.ts';
+import {
+  type BookStatus,
+  buildPlatform,
+  type LiveVenues,
+  SIM_VENUE,
+  type SimBookStatus,
+  type SimVenue,
+  type VenueStatus,
+} from '../../platform.ts';
 import {
   CONFIG_OPTIONS,
   CONFIG_OPTIONS_HELP,
@@ -23,86 +38,172 @@ const DEFAULT_RATE = 80;
 
 export const startCommand: Command = {
   name: 'start',
-  summary: 'run the platform (for now: a live demo on the built-in simulated exchange)',
-  help: `Usage: qob start [--duration SECONDS] [--rate N] [--seed N] [--json] [config options]
+  summary: 'run the configured venues (live connectors and the simulated exchange "sim") with a live status',
+  help: `Usage: qob start [--venues A,B] [--symbols X,Y] [--offline] [--duration SECONDS] [--json]
+                 [--rate N] [--seed N] [config options]
 
-For now this is a live demo that needs no network: the built-in synthetic venue ("sim") is a simulated
-exchange with a price-time-priority matching engine per configured symbol and seeded agents (market
-makers, liquidity providers, noise traders, volatility regimes, bursts). Its wire feed goes through the
-"sim" feed handler into exact L2 books, like a real venue's, and a status line per book (best bid/ask,
-spread, mid, levels, updates/s, last trade, trades/s) is printed ${TICKS_PER_SEC} times a second until Ctrl-C.
-Real venue connectors come later. Same seed and rate: the same market.
+Subscribes to the configured venues and symbols (config "venues": ids, normalized symbols such as
+BTC-USDT or BTC-USDT-PERP, enabled, and optional wsBase/restBase to point a venue elsewhere, e.g. at the
+local venue emulator) and prints ${TICKS_PER_SEC} times a second, until Ctrl-C or SIGTERM:
+  - one line per venue: connection state, reason (e.g. "network unreachable (ENOTFOUND), retrying in
+    8 s"), connection epoch, frames/s, books in sync;
+  - one line per book: best bid/ask, spread, mid, levels, updates/s, sync status (in_sync, syncing,
+    stale, failed; connecting/disconnected while the socket is down) and its age: the time since an
+    update was last applied, so a silent feed shows.
+Real venues run through their live connectors (reconnects with jittered backoff, resyncs, pings); a venue
+without a live connector yet is listed as unavailable. Where the network is unreachable, each venue says
+so and keeps retrying; the built-in venue "sim" needs no network: a simulated exchange with a
+price-time-priority matching engine per symbol and seeded agents, its wire feed parsed by the "sim" feed
+handler into exact books (same seed and rate: the same market).
 
 Options:
+  --venues A,B         run these venue ids instead of every enabled configured venue ("sim" included)
+  --symbols X,Y        normalized symbols for every selected venue instead of the configured ones
+  --offline            run only "sim" (no network)
   --duration SECONDS   stop after this long (default: run until Ctrl-C or SIGTERM)
-  --rate N             simulation steps per second; a step is ${SIM_STEP_MS} ms of market time, so
-                       ${1000 / SIM_STEP_MS} is real time (default ${DEFAULT_RATE}); about one book update per step per book
+  --json               one JSON object per tick on stdout: {type, synthetic, tsMs, elapsedS, venues,
+                       books} (notes go to stderr)
+  --rate N             sim steps per second; a step is ${SIM_STEP_MS} ms of market time, so ${1000 / SIM_STEP_MS} is
+                       real time (default ${DEFAULT_RATE}); about one book update per step per book
   --seed N             seed of the simulated market (default 1)
-  --json               one JSON status object per tick on stdout (notes go to stderr)
   -h, --help           this help
 
 ${CONFIG_OPTIONS_HELP}`,
 
   async run(args, io) {
-    const { values } = parseCommandArgs('start', args, {
+    const { values, positionals } = parseCommandArgs('start', args, {
       ...CONFIG_OPTIONS,
       duration: { type: 'string' },
       rate: { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'boolean', default: false },
+      venues: { type: 'string' },
+      symbols: { type: 'string' },
+      offline: { type: 'boolean', default: false },
     });
     if (values.help === true) {
       io.stdout.write(`${this.help}\n`);
       return EXIT_OK;
     }
+    if (positionals.length > 0) {
+      throw qobError('QOB_ERR_INVALID_ARGUMENT', 'qob start takes no positional arguments (see qob start --help)', {
+        positionals: positionals.length,
+      });
+    }
     const durationS = positiveNumber('duration', values.duration);
     const rate = positiveNumber('rate', values.rate) ?? DEFAULT_RATE;
     const seed = values.seed === undefined ? 1 : Math.trunc(positiveNumber('seed', values.seed) ?? 1);
+    const venueIds = list(values.venues, 'venues');
+    for (const id of venueIds ?? []) {
+      if (!isVenueId(id)) {
+        throw qobError('QOB_ERR_UNKNOWN_VENUE', `--venues: no venue ${JSON.stringify(id)}`, { venue: id });
+      }
+    }
+    const symbols = list(values.symbols, 'symbols');
+    for (const s of symbols ?? []) parseNormalizedSymbol(s); // QOB_ERR_INVALID_SYMBOL names the bad one
     const config = loadCliConfig(values, io);
-    const platform = buildPlatform(config);
-    const market = platform.createSimVenue({ seed, stepMs: SIM_STEP_MS });
+    const offline = values.offline === true;
+
+    // The entry point wires the real clock and randomness; everything else is built by the platform.
+    const clock = systemClock;
+    const platform = buildPlatform(config, { clock, random: systemRandom });
     const note = (text: string): void => {
       (values.json ? io.stderr : io.stdout).write(`${text}\n`);
     };
-    note(
-      `qob start: live demo on the built-in synthetic venue "sim": a simulated exchange (matching engine, seeded agents; deterministic, seed ${seed}, no network).`,
-    );
-    note(
-      `  books: ${market.symbols.join(', ')}; ${rate} steps/s (${((rate * SIM_STEP_MS) / 1000).toFixed(2)}x real time). Ctrl-C to stop.`,
-    );
-    if (platform.pendingVenues.length > 0) {
-      note(
-        `  real venue connectors come later: ${platform.pendingVenues.map((v) => v.id).join(', ')} are configured but not connected.`,
-      );
+
+    const simEntry = config.venues.find((v) => v.id === SIM_VENUE);
+    const runSim = offline || (venueIds === undefined ? platform.simVenue !== undefined : venueIds.includes(SIM_VENUE));
+    const liveIds = offline ? [] : (venueIds?.filter((id) => id !== SIM_VENUE) ?? platform.realVenues.map((v) => v.id));
+
+    let market: SimVenue | undefined;
+    let live: LiveVenues | undefined;
+    try {
+      if (runSim) {
+        market = platform.createSimVenue({
+          seed,
+          stepMs: SIM_STEP_MS,
+          ...((symbols ?? simEntry?.symbols) === undefined ? {} : { symbols: symbols ?? simEntry?.symbols }),
+        });
+      }
+      if (liveIds.length > 0) live = platform.startLiveVenues({ venues: liveIds, ...(symbols ? { symbols } : {}) });
+      if (market === undefined && live === undefined) {
+        throw qobError('QOB_ERR_INVALID_ARGUMENT', 'nothing to run: no enabled venue selected (see qob start --help)', {
+          offline,
+        });
+      }
+    } catch (e) {
+      platform.close();
+      throw e;
     }
 
-    const startMs = Date.now();
-    const live = !values.json && io.stdout.isTTY === true;
+    if (market !== undefined) {
+      note(
+        `qob start: built-in synthetic venue "sim": a simulated exchange (matching engine, seeded agents; deterministic, seed ${seed}, no network).`,
+      );
+      note(
+        `  sim books: ${market.symbols.join(', ')}; ${rate} steps/s (${((rate * SIM_STEP_MS) / 1000).toFixed(2)}x real time).`,
+      );
+    }
+    if (live !== undefined) {
+      const running = live.venues.filter((v) => v.unavailable === undefined).map((v) => v.venue);
+      const unavailable = live.venues.filter((v) => v.unavailable !== undefined);
+      note(`qob start: live venues: ${running.length === 0 ? 'none' : running.join(', ')}.`);
+      for (const v of unavailable) note(`  ${v.venue}: unavailable: ${v.unavailable}`);
+    } else if (offline) {
+      note('qob start: --offline: real venues are not started.');
+    }
+    note('  Ctrl-C to stop.');
+
+    const startMs = clock.nowMs();
+    const tty = !values.json && io.stdout.isTTY === true;
     let printed = 0;
     let carry = 0;
+    let stopped = false;
     const tick = (): void => {
-      carry += rate / TICKS_PER_SEC;
-      const n = Math.floor(carry);
-      carry -= n;
-      market.step(n);
-      const nowMs = Date.now();
-      const books = market.status(nowMs);
+      if (stopped) return;
+      if (market !== undefined) {
+        carry += rate / TICKS_PER_SEC;
+        const n = Math.floor(carry);
+        carry -= n;
+        market.step(n);
+      }
+      const nowMs = clock.nowMs();
+      const venues: VenueStatus[] = [];
+      const books: (BookStatus | SimBookStatus)[] = [];
+      if (market !== undefined) {
+        const simBooks = market.status(nowMs);
+        venues.push(simStatus(market, simBooks, nowMs));
+        books.push(...simBooks);
+      }
+      if (live !== undefined) {
+        const s = live.status(nowMs);
+        venues.push(...s.venues);
+        books.push(...s.books);
+      }
       const elapsedS = (nowMs - startMs) / 1000;
       if (values.json) {
-        io.stdout.write(`${JSON.stringify({ type: 'status', synthetic: true, tsMs: nowMs, elapsedS, books })}\n`);
+        const line: StartStatusLine = {
+          type: 'status',
+          synthetic: live === undefined,
+          tsMs: nowMs,
+          elapsedS,
+          venues,
+          books,
+        };
+        io.stdout.write(`${JSON.stringify(line)}\n`);
         return;
       }
-      if (live && printed > 0) io.stdout.write(`\x1b[${printed}A`);
-      const lines = books.map(statusLine);
-      io.stdout.write(lines.map((l) => (live ? `\x1b[2K${l}\n` : `${l}\n`)).join(''));
+      if (tty && printed > 0) io.stdout.write(`\x1b[${printed}A`);
+      const width = Math.max(14, ...books.map((b) => b.venue.length + 1 + b.symbol.length));
+      const lines = [...venues.map(venueLine), ...books.map((b) => bookLine(b, width))];
+      io.stdout.write(lines.map((l) => (tty ? `\x1b[2K${l}\n` : `${l}\n`)).join(''));
       printed = lines.length;
     };
 
     await new Promise<void>((resolve) => {
-      let done = false;
       const stop = (): void => {
-        if (done) return;
-        done = true;
+        if (stopped) return;
+        stopped = true;
         clearInterval(timer);
         if (deadline !== undefined) clearTimeout(deadline);
         process.off('SIGINT', stop);
@@ -115,38 +216,109 @@ ${CONFIG_OPTIONS_HELP}`,
       process.on('SIGTERM', stop);
       tick();
     });
-    const total = market.trackedBooks().reduce((s, b) => s + b.updates, 0);
-    const trades = market.status(Date.now()).reduce((s, b) => s + b.trades, 0);
+    const nowMs = clock.nowMs();
+    const simBooks = market?.status(nowMs) ?? [];
+    const liveBooks = live?.status(nowMs).books ?? [];
+    const total = [...simBooks, ...liveBooks].reduce((s, b) => s + b.updates, 0);
+    const trades = simBooks.reduce((s, b) => s + b.trades, 0);
+    live?.close();
     platform.close();
     note(
-      `qob start: stopped after ${((Date.now() - startMs) / 1000).toFixed(1)} s, ${total} book updates applied, ${trades} trades seen.`,
+      `qob start: stopped after ${((nowMs - startMs) / 1000).toFixed(1)} s, ${total} book updates applied, ${trades} sim trades seen.`,
     );
     return EXIT_OK;
   },
 };
 
-function statusLine(s: SimBookStatus): string {
-  return [
-    `${s.venue}:${s.symbol}`.padEnd(14),
-    `bid ${s.bestBid ?? '-'}`.padEnd(18),
-    `ask ${s.bestAsk ?? '-'}`.padEnd(18),
-    `spread ${s.spread ?? '-'}`.padEnd(14),
-    `mid ${s.mid ?? '-'}`.padEnd(18),
-    `levels ${s.bidLevels}/${s.askLevels}`.padEnd(16),
-    `${s.updatesPerSec} upd/s`.padEnd(11),
-    `last ${s.lastTradePrice ?? '-'}${s.lastTradeSide === null ? '' : s.lastTradeSide === 'buy' ? ' ^' : ' v'}`.padEnd(
-      19,
+/** A comma-separated option as a list (undefined when absent); an empty list is a usage error. */
+function list(text: string | undefined, option: string): string[] | undefined {
+  if (text === undefined) return undefined;
+  const items = [
+    ...new Set(
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
     ),
-    `${s.tradesPerSec} trd/s`.padEnd(10),
-    s.status,
+  ];
+  if (items.length === 0) {
+    throw qobError('QOB_ERR_INVALID_ARGUMENT', `--${option} expects a comma-separated list`, { option });
+  }
+  return items;
+}
+
+const lastSimFrames = new WeakMap<SimVenue, { frames: number; atMs: number }>();
+
+function simStatus(market: SimVenue, books: readonly SimBookStatus[], nowMs: number): VenueStatus {
+  const prev = lastSimFrames.get(market);
+  const dtS = prev === undefined ? 0 : (nowMs - prev.atMs) / 1000;
+  lastSimFrames.set(market, { frames: market.frames, atMs: nowMs });
+  return {
+    venue: SIM_VENUE,
+    kind: 'sim',
+    state: 'connected',
+    reason: 'in process (simulated exchange, no network)',
+    unreachable: false,
+    retryInMs: null,
+    epoch: 1,
+    tries: 0,
+    frames: market.frames,
+    framesPerSec: prev === undefined || dtS <= 0 ? 0 : Math.round((market.frames - prev.frames) / dtS),
+    books: books.length,
+    booksInSync: books.filter((b) => b.status === 'in_sync').length,
+    connections: [],
+  };
+}
+
+function secondsText(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+function venueLine(v: VenueStatus): string {
+  if (v.kind === 'unavailable') return [`[${v.venue}]`.padEnd(15), v.state.padEnd(12), v.reason].join(' ');
+  return [
+    `[${v.venue}]`.padEnd(15),
+    v.state.padEnd(12),
+    `epoch ${v.epoch ?? '-'}`.padEnd(9),
+    (v.tries > 0 ? `try ${v.tries}` : '').padEnd(7),
+    `${v.framesPerSec} frames/s`.padEnd(15),
+    `books ${v.booksInSync}/${v.books} in sync`.padEnd(20),
+    v.reason,
   ].join(' ');
+}
+
+function bookLine(b: BookStatus | SimBookStatus, width: number): string {
+  const cols = [
+    `${b.venue}:${b.symbol}`.padEnd(width),
+    `bid ${b.bestBid ?? '-'}`.padEnd(18),
+    `ask ${b.bestAsk ?? '-'}`.padEnd(18),
+    `spread ${b.spread ?? '-'}`.padEnd(14),
+    `mid ${b.mid ?? '-'}`.padEnd(18),
+    `levels ${b.bidLevels}/${b.askLevels}`.padEnd(16),
+    `${b.updatesPerSec} upd/s`.padEnd(11),
+  ];
+  if ('trades' in b) {
+    cols.push(
+      `last ${b.lastTradePrice ?? '-'}${b.lastTradeSide === null ? '' : b.lastTradeSide === 'buy' ? ' ^' : ' v'}`.padEnd(
+        19,
+      ),
+      `${b.tradesPerSec} trd/s`.padEnd(10),
+    );
+  }
+  cols.push(b.status, `age ${b.ageMs === null ? '-' : secondsText(b.ageMs)}`);
+  // While the socket is down the venue's line says why; otherwise a book that is not in sync says why.
+  const quiet = b.status === 'in_sync' || b.status === 'connecting' || b.status === 'disconnected';
+  if (!quiet && b.reason !== null) cols.push(`(${b.reason})`);
+  return cols.join(' ');
 }
 
 /** For tests: the shape of one `--json` tick. */
 export interface StartStatusLine {
   readonly type: 'status';
-  readonly synthetic: true;
+  /** True when every book is from the simulated venue (no live venue runs). */
+  readonly synthetic: boolean;
   readonly tsMs: number;
   readonly elapsedS: number;
-  readonly books: SimBookStatus[];
+  readonly venues: readonly VenueStatus[];
+  readonly books: readonly (BookStatus | SimBookStatus)[];
 }

@@ -13,7 +13,13 @@
  *
  * We put at most 200 symbols on one connection: that keeps the URL short and spreads the load.
  */
-import { createInstrument, type Instrument, type InstrumentKind } from '../../domain/instrument.ts';
+import { qobError } from '../../core/errors.ts';
+import {
+  createInstrument,
+  type Instrument,
+  type InstrumentKind,
+  parseNormalizedSymbol,
+} from '../../domain/instrument.ts';
 import type { ConnectionPlan, RestRequest, VenueConnectorSpec, VenueEndpoints } from '../connector-spec.ts';
 import { malformedMessage, parseJsonObject } from '../wire-common.ts';
 
@@ -49,6 +55,29 @@ export function usdmDepthWeight(limit: number): number {
   if (limit <= 100) return 5;
   if (limit <= 500) return 10;
   return 20;
+}
+
+function unsupported(venue: string, symbol: string, why: string): Error {
+  return qobError('QOB_ERR_INVALID_SYMBOL', `${venue} has no ${symbol}: ${why}`, { venue, symbol });
+}
+
+/** `BTC-USDT` -> `BTCUSDT` (Binance spot lists spot pairs only). */
+export function binanceSpotSymbol(symbol: string): string {
+  const p = parseNormalizedSymbol(symbol);
+  if (p.kind !== 'spot')
+    throw unsupported('binance', symbol, 'Binance spot lists spot pairs only (perpetuals: binance-usdm)');
+  return `${p.base}${p.quote}`;
+}
+
+/**
+ * `BTC-USDT-PERP` -> `BTCUSDT`; `BTC-USDT-20250328` -> `BTCUSDT_250328` (USD-M quarterly contracts). Spot
+ * pairs and options are not on USD-M.
+ */
+export function binanceUsdmSymbol(symbol: string): string {
+  const p = parseNormalizedSymbol(symbol);
+  if (p.kind === 'perp') return `${p.base}${p.quote}`;
+  if (p.kind === 'future' && p.expiryDate !== undefined) return `${p.base}${p.quote}_${p.expiryDate.slice(2)}`;
+  throw unsupported('binance-usdm', symbol, 'USD-M lists perpetuals and quarterly futures only (spot: binance)');
 }
 
 const SPOT_DEPTH_LIMIT = 5000;
@@ -113,6 +142,7 @@ export function parseBinanceExchangeInfo(venue: 'binance' | 'binance-usdm', body
 export const binanceSpotConnector: VenueConnectorSpec = {
   venue: 'binance',
   defaultEndpoints: { wsBase: 'wss://stream.binance.com:9443', restBase: 'https://api.binance.com' },
+  toVenueSymbol: binanceSpotSymbol,
   plan: (symbols, endpoints) => planDepthStreams('binance', symbols, endpoints),
   staleAfterMs: 60_000,
   maxConnectionMs: 24 * 60 * 60_000,
@@ -134,6 +164,7 @@ export const binanceSpotConnector: VenueConnectorSpec = {
 export const binanceUsdmConnector: VenueConnectorSpec = {
   venue: 'binance-usdm',
   defaultEndpoints: { wsBase: 'wss://fstream.binance.com', restBase: 'https://fapi.binance.com' },
+  toVenueSymbol: binanceUsdmSymbol,
   plan: (symbols, endpoints) => planDepthStreams('binance-usdm', symbols, endpoints),
   staleAfterMs: 60_000,
   maxConnectionMs: 24 * 60 * 60_000,

@@ -1,4 +1,5 @@
 import type { VenueRegistration } from '../index.ts';
+import { bitfinexConnector } from './connector.ts';
 import { BITFINEX_VENUE, createBitfinexFeedHandler } from './feed-handler.ts';
 
 export { BitfinexFeedHandler } from './feed-handler.ts';
@@ -9,5 +10,6 @@ export const bitfinex: VenueRegistration = {
   name: 'Bitfinex',
   captureNames: ['BITFINEX'],
   createFeedHandler: createBitfinexFeedHandler,
+  connector: bitfinexConnector,
   sniff: (frame) => frame.startsWith('{"event":"info","version":2') || /^\[\d+,"hb"/.test(frame),
 };

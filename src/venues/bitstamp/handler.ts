@@ -193,6 +193,8 @@ export class BitstampFeedHandler implements VenueFeedHandler {
       qobError('QOB_ERR_SNAPSHOT_STALE', `bitstamp ${p.tb.symbol}: ${reason}`, {
         venue: this.venue,
         pair: p.tb.symbol,
+        // The connector looks up the book to retry by `symbol`, the same key for every venue.
+        symbol: p.tb.symbol,
       }),
       'http',
     );

@@ -1,4 +1,5 @@
 import type { VenueRegistration } from '../index.ts';
+import { bitstampConnector } from './connector.ts';
 import { createBitstampFeedHandler } from './handler.ts';
 
 export const bitstamp: VenueRegistration = {
@@ -6,6 +7,7 @@ export const bitstamp: VenueRegistration = {
   name: 'Bitstamp',
   captureNames: ['BITSTAMP'],
   createFeedHandler: (options) => createBitstampFeedHandler(options),
+  connector: bitstampConnector,
 };
 
 export { BitstampFeedHandler, createBitstampFeedHandler } from './handler.ts';

@@ -13,7 +13,13 @@
  *   `"ret_msg":"pong"` (spot).
  * - REST budget: 600 requests per 5 s per IP.
  */
-import { createInstrument, type Instrument, type InstrumentKind } from '../../domain/instrument.ts';
+import { qobError } from '../../core/errors.ts';
+import {
+  createInstrument,
+  type Instrument,
+  type InstrumentKind,
+  parseNormalizedSymbol,
+} from '../../domain/instrument.ts';
 import type { ConnectionPlan, VenueConnectorSpec, VenueEndpoints } from '../connector-spec.ts';
 import { isRecord, malformedMessage, parseJsonObject } from '../wire-common.ts';
 
@@ -34,6 +40,22 @@ export function splitBybitSymbol(s: string): [BybitCategory, string] {
   return [cat, s.slice(i + 1).toUpperCase()];
 }
 
+/**
+ * Our symbol as the connector's book symbol: `BTC-USDT` -> `spot:BTCUSDT`, `BTC-USDT-PERP` ->
+ * `linear:BTCUSDT` (USDT-margined perpetuals). Inverse contracts, USDC perpetuals (named `BTCPERP` on
+ * Bybit), dated futures and options are not subscribed by this connector.
+ */
+export function bybitSymbol(symbol: string): string {
+  const p = parseNormalizedSymbol(symbol);
+  if (p.kind === 'spot') return `spot:${p.base}${p.quote}`;
+  if (p.kind === 'perp' && p.quote === 'USDT') return `linear:${p.base}${p.quote}`;
+  throw qobError(
+    'QOB_ERR_INVALID_SYMBOL',
+    `bybit has no ${symbol} here: the connector takes spot pairs and USDT perpetuals (spot or linear)`,
+    { venue: 'bybit', symbol },
+  );
+}
+
 const pongRe = /"(op|ret_msg)"\s*:\s*"pong"/;
 
 export interface BybitConnectorOptions {
@@ -48,6 +70,7 @@ export function createBybitConnectorSpec(options: BybitConnectorOptions = {}): V
   return {
     venue: 'bybit',
     defaultEndpoints: { wsBase: 'wss://stream.bybit.com', restBase: 'https://api.bybit.com' },
+    toVenueSymbol: bybitSymbol,
     plan(symbols: readonly string[], endpoints: VenueEndpoints): ConnectionPlan[] {
       const byCat = new Map<BybitCategory, string[]>();
       for (const s of symbols) {

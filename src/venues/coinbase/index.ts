@@ -1,4 +1,5 @@
 import type { VenueRegistration } from '../index.ts';
+import { coinbaseConnector } from './connector.ts';
 import { createCoinbaseFeedHandler } from './handler.ts';
 import { sniffCoinbase } from './wire.ts';
 
@@ -7,6 +8,7 @@ export const coinbase: VenueRegistration = {
   name: 'Coinbase',
   captureNames: ['COINBASE'],
   createFeedHandler: (options) => createCoinbaseFeedHandler(options),
+  connector: coinbaseConnector,
   sniff: sniffCoinbase,
 };
 

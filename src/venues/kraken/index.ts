@@ -1,4 +1,5 @@
 import type { VenueRegistration } from '../index.ts';
+import { krakenConnector } from './connector.ts';
 import { createKrakenFeedHandler, KRAKEN_VENUE } from './feed-handler.ts';
 
 export { KrakenFeedHandler } from './feed-handler.ts';
@@ -9,6 +10,7 @@ export const kraken: VenueRegistration = {
   name: 'Kraken',
   captureNames: ['KRAKEN'],
   createFeedHandler: createKrakenFeedHandler,
+  connector: krakenConnector,
   // v1 channel frames end with `"book-N","PAIR"]`; v1 events name Kraken's own event types.
   sniff: (frame) =>
     /,"book-\d+","[A-Z0-9]+\/[A-Z0-9]+"\]$/.test(frame) ||

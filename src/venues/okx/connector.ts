@@ -10,7 +10,13 @@
  *   one socket. A book recovers by unsubscribing and subscribing again (a fresh snapshot follows).
  * - REST `GET /api/v5/public/instruments`: 20 requests per 2 s.
  */
-import { createInstrument, type Instrument, type InstrumentKind } from '../../domain/instrument.ts';
+import { qobError } from '../../core/errors.ts';
+import {
+  createInstrument,
+  type Instrument,
+  type InstrumentKind,
+  parseNormalizedSymbol,
+} from '../../domain/instrument.ts';
 import type { ConnectionPlan, VenueConnectorSpec, VenueEndpoints } from '../connector-spec.ts';
 import { isRecord, malformedMessage, parseJsonObject } from '../wire-common.ts';
 
@@ -19,12 +25,34 @@ export const OKX_INSTRUMENTS_PER_CONNECTION = 100;
 
 export type OkxInstType = 'SPOT' | 'SWAP' | 'FUTURES';
 
+/**
+ * Our symbol as an OKX `instId`: `BTC-USDT` -> `BTC-USDT`, `BTC-USDT-PERP` -> `BTC-USDT-SWAP`,
+ * `BTC-USD-20250328` -> `BTC-USD-250328`. Options are not subscribed by this connector.
+ */
+export function okxInstId(symbol: string): string {
+  const p = parseNormalizedSymbol(symbol);
+  switch (p.kind) {
+    case 'spot':
+      return `${p.base}-${p.quote}`;
+    case 'perp':
+      return `${p.base}-${p.quote}-SWAP`;
+    case 'future':
+      return `${p.base}-${p.quote}-${(p.expiryDate ?? '').slice(2)}`;
+    case 'option':
+      throw qobError('QOB_ERR_INVALID_SYMBOL', `okx: options are not subscribed by this connector (${symbol})`, {
+        venue: 'okx',
+        symbol,
+      });
+  }
+}
+
 export function createOkxConnectorSpec(channel = 'books'): VenueConnectorSpec {
   const arg = (instId: string) => ({ channel, instId });
   const frame = (op: 'subscribe' | 'unsubscribe', ids: readonly string[]) => JSON.stringify({ op, args: ids.map(arg) });
   return {
     venue: 'okx',
     defaultEndpoints: { wsBase: 'wss://ws.okx.com:8443/ws/v5/public', restBase: 'https://www.okx.com' },
+    toVenueSymbol: okxInstId,
     plan(symbols: readonly string[], endpoints: VenueEndpoints): ConnectionPlan[] {
       const ids = [...new Set(symbols.map((s) => s.toUpperCase()))];
       const plans: ConnectionPlan[] = [];
