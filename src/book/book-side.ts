@@ -80,6 +80,27 @@ export class BookSide {
     }
   }
 
+  /**
+   * Copies the best `n` levels, best first, into `prices` (scaled) and `sizes` (venue text); returns how
+   * many were copied (fewer when the side is shorter). One walk over the blocks, no callback: for checksums
+   * that read the top of both sides on every message.
+   */
+  top(n: number, prices: Float64Array, sizes: string[]): number {
+    const blocks = this.blocks;
+    const sign = this.sign;
+    let k = 0;
+    for (let j = blocks.length - 1; j >= 0 && k < n; j--) {
+      const b = blocks[j] as Block;
+      const keys = b.keys;
+      const bs = b.sizes;
+      for (let i = b.n - 1; i >= 0 && k < n; i--, k++) {
+        prices[k] = sign * (keys[i] as number);
+        sizes[k] = bs[i] as string;
+      }
+    }
+    return k;
+  }
+
   /** Best price (scaled), or NaN when the side is empty. */
   bestPrice(): number {
     const b = this.blocks[this.blocks.length - 1];

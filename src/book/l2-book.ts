@@ -69,6 +69,10 @@ export class L2Book {
   private undoPrice = new Float64Array(256);
   private undoSize: (string | null)[] = new Array<string | null>(256).fill(null);
   private undoCount = 0;
+  // The canonical text of each side's best level as last formatted (price text is a function of the scaled
+  // price and the scale, size text of the venue's size text).
+  private readonly bidMemo: BestMemo = { price: Number.NaN, scale: -1, priceText: '', size: '', sizeText: '' };
+  private readonly askMemo: BestMemo = { price: Number.NaN, scale: -1, priceText: '', size: '', sizeText: '' };
 
   constructor(options: L2BookOptions = {}) {
     this._priceScale = checkScale(options.priceScale ?? 0, 'priceScale');
@@ -269,7 +273,19 @@ export class L2Book {
   private levelAt(s: BookSide): BookLevel | undefined {
     const size = s.bestSize();
     if (size === undefined) return undefined;
-    return { price: this.formatPrice(s.bestPrice()), size: canonicalDecimal(size) };
+    const m = s === this.bids ? this.bidMemo : this.askMemo;
+    const p = s.bestPrice();
+    // Readers ask for the best levels after every message, and they rarely change: reuse the last text.
+    if (p !== m.price || this._priceScale !== m.scale) {
+      m.price = p;
+      m.scale = this._priceScale;
+      m.priceText = this.formatPrice(p);
+    }
+    if (size !== m.size) {
+      m.size = size;
+      m.sizeText = canonicalDecimal(size);
+    }
+    return { price: m.priceText, size: m.sizeText };
   }
 
   /** The `n` best levels of a side, best first, as canonical decimal text. */
@@ -421,6 +437,14 @@ export class L2Book {
   toJSON(depth = Number.POSITIVE_INFINITY): { bids: BookLevel[]; asks: BookLevel[] } {
     return { bids: this.levels('bid', depth), asks: this.levels('ask', depth) };
   }
+}
+
+interface BestMemo {
+  price: number;
+  scale: number;
+  priceText: string;
+  size: string;
+  sizeText: string;
 }
 
 function levelText(l: RawLevel, i: number): string {

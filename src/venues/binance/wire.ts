@@ -95,6 +95,9 @@ function parseDepthEvent(d: Record<string, unknown>, futures: boolean): BinanceD
   };
 }
 
+/** The last stream name found to be a diff depth stream (a pure memo of the test below). */
+let lastDepthStream = '';
+
 /**
  * Parses a frame from a combined stream (`{"stream","data"}`) or a raw stream (the event itself).
  * `futures` requires the `pu` field of USD-M diff events.
@@ -104,9 +107,14 @@ export function parseFrame(text: string, futures: boolean): BinanceFrame {
   if (typeof o.stream === 'string') {
     const d = o.data;
     if (typeof d !== 'object' || d === null || Array.isArray(d)) throw malformed('combined frame without "data"');
+    // A socket carries the same few streams over and over: the last depth stream name skips the regex.
+    if (o.stream === lastDepthStream) return depthOrThrow(d as Record<string, unknown>, futures);
     const at = o.stream.indexOf('@');
     const type = at < 0 ? o.stream : o.stream.slice(at + 1);
-    if (/^depth(@\d+ms)?$/.test(type)) return depthOrThrow(d as Record<string, unknown>, futures);
+    if (/^depth(@\d+ms)?$/.test(type)) {
+      lastDepthStream = o.stream;
+      return depthOrThrow(d as Record<string, unknown>, futures);
+    }
     if (IGNORED_STREAM.test(type) || o.stream.startsWith('!')) return { kind: 'ignored' };
     return { kind: 'unknown', what: `stream ${o.stream.slice(0, 64)}` };
   }

@@ -15,7 +15,7 @@ import {
   TrackedBook,
   type VenueFeedHandler,
 } from '../feed-handler.ts';
-import { bitfinexChecksum } from './checksum.ts';
+import { BitfinexChecksumBuilder } from './checksum.ts';
 import { type BookEntry, FLAG_SEQ_ALL, isRecord, malformed, parseBookBody, parseChannelFrame } from './wire.ts';
 
 export const BITFINEX_VENUE = 'bitfinex';
@@ -25,6 +25,7 @@ const PRICE_LEVEL_PRECS: ReadonlySet<string> = new Set(['P0', 'P1', 'P2', 'P3', 
 
 interface BfxBook {
   readonly tb: TrackedBook;
+  readonly cs: BitfinexChecksumBuilder;
   len: number;
   conn: string;
 }
@@ -121,10 +122,10 @@ export class BitfinexFeedHandler implements VenueFeedHandler {
     const ch = state.channels.get(f.chanId);
     if (ch === undefined) throw this.unknown(`frame on unknown channel ${f.chanId}`);
     if (ch.book === undefined) {
-      if (f.body[0] === 'hb') return;
+      if (o[1] === 'hb') return;
       throw this.unknown(`${ch.channel} frame (${ch.symbol})`);
     }
-    const body = parseBookBody(f.body);
+    const body = parseBookBody(o, f.end);
     const b = ch.book;
     switch (body.kind) {
       case 'heartbeat':
@@ -192,7 +193,12 @@ export class BitfinexFeedHandler implements VenueFeedHandler {
       const key = prec === 'P0' ? symbol : `${symbol}:${prec}`;
       book = this.byKey.get(key);
       if (book === undefined) {
-        book = { tb: new TrackedBook(BITFINEX_VENUE, symbol, key, this.options), len, conn };
+        book = {
+          tb: new TrackedBook(BITFINEX_VENUE, symbol, key, this.options),
+          cs: new BitfinexChecksumBuilder(),
+          len,
+          conn,
+        };
         this.byKey.set(key, book);
       }
       book.len = len;
@@ -221,9 +227,8 @@ export class BitfinexFeedHandler implements VenueFeedHandler {
     const tb = b.tb;
     if (!tb.inSync) return; // waiting for a snapshot
     // count == 0 deletes: amount 1 from the bids, -1 from the asks.
-    const level: RawLevel = [e.price, e.count === 0 ? '0' : absText(e.amount)];
-    if (isAsk(e)) tb.book.applyDelta(undefined, [level]);
-    else tb.book.applyDelta([level], undefined);
+    // One level: the book's single-level set is atomic too (a typed error leaves the book as it was).
+    tb.book.set(isAsk(e) ? 'ask' : 'bid', e.price, e.count === 0 ? '0' : absText(e.amount));
     tb.book.truncate(b.len);
     tb.updates++;
     tb.checkCrossed(ts);
@@ -232,7 +237,7 @@ export class BitfinexFeedHandler implements VenueFeedHandler {
   private verify(b: BfxBook, expected: number, ts: number): void {
     const tb = b.tb;
     if (!tb.inSync) return;
-    const got = bitfinexChecksum(tb.book);
+    const got = b.cs.checksum(tb.book);
     if (got === expected) tb.checksumsVerified++;
     else tb.checksumFailed(`checksum ${got} != venue ${expected}`, ts);
   }

@@ -5,11 +5,11 @@ export const FLAG_SEQ_ALL = 65536;
 /** conf flag: `[CHAN_ID, "cs", CHECKSUM]` frames follow book updates. */
 export const FLAG_CHECKSUM = 131072;
 
-/** A channel frame split into its parts. */
+/** A channel frame's parts; the body is `a[1..end)` of the frame array (no copy). */
 export interface ChannelFrame {
   readonly chanId: number;
-  /** Elements between the channel id and the sequence number. */
-  readonly body: readonly unknown[];
+  /** Index after the body: the elements between the channel id and the sequence number are `a[1..end)`. */
+  readonly end: number;
   readonly seq: number | undefined;
 }
 
@@ -40,13 +40,13 @@ export function parseChannelFrame(a: readonly unknown[], seqAll: boolean): Chann
   }
   if (!seqAll) {
     if (a.length < 2) throw malformed('a channel frame has no body', { chanId });
-    return { chanId, body: a.slice(1), seq: undefined };
+    return { chanId, end: a.length, seq: undefined };
   }
   const seq = a[a.length - 1];
   if (a.length < 3 || typeof seq !== 'number' || !Number.isSafeInteger(seq)) {
     throw malformed('with SEQ_ALL every channel frame must end with a sequence number', { chanId });
   }
-  return { chanId, body: a.slice(1, -1), seq };
+  return { chanId, end: a.length - 1, seq };
 }
 
 function num(v: unknown, what: string): number {
@@ -64,18 +64,20 @@ function entry(v: unknown): BookEntry {
   return { price: String(price), count, amount: String(amount) };
 }
 
-/** The body of a frame on a price-level book channel. */
-export function parseBookBody(body: readonly unknown[]): BookBody {
-  const b0 = body[0];
-  if (b0 === 'hb') return { kind: 'heartbeat' };
+/** The body `a[1..end)` of a frame on a price-level book channel (see `parseChannelFrame`). */
+export function parseBookBody(a: readonly unknown[], end: number): BookBody {
+  const b0 = a[1];
+  if (b0 === 'hb') return HEARTBEAT;
   if (b0 === 'cs') {
-    const cs = body[1];
+    const cs = end > 2 ? a[2] : undefined;
     if (typeof cs !== 'number' || !Number.isInteger(cs) || cs < -0x80000000 || cs > 0x7fffffff) {
       throw malformed('a checksum must be a signed 32-bit integer');
     }
     return { kind: 'checksum', checksum: cs };
   }
-  if (!Array.isArray(b0) || body.length !== 1) throw malformed('a book frame must carry one array');
+  if (!Array.isArray(b0) || end !== 2) throw malformed('a book frame must carry one array');
   if (b0.length === 0 || Array.isArray(b0[0])) return { kind: 'snapshot', entries: b0.map(entry) };
   return { kind: 'update', entry: entry(b0) };
 }
+
+const HEARTBEAT: BookBody = { kind: 'heartbeat' };

@@ -41,6 +41,9 @@ export function levels(v: unknown, field: string): RawLevel[] {
   return textLevels<RawLevel>('bybit', v, field);
 }
 
+/** The last topic that matched the book topic pattern, with its groups (a pure memo of that match). */
+let lastBookTopic: RegExpExecArray | undefined;
+
 export function parseFrame(text: string): BybitFrame {
   let v: unknown;
   try {
@@ -60,7 +63,9 @@ export function parseFrame(text: string): BybitFrame {
     if (typeof o.op === 'string' || typeof o.success === 'boolean') return { kind: 'ignored' };
     return { kind: 'unknown', what: 'frame without topic or op' };
   }
-  const m = /^orderbook\.(\d+)\.([A-Za-z0-9_-]+)$/.exec(o.topic);
+  // A socket carries the same few topics over and over: the last book topic skips the regex.
+  const m = o.topic === lastBookTopic?.[0] ? lastBookTopic : /^orderbook\.(\d+)\.([A-Za-z0-9_-]+)$/.exec(o.topic);
+  if (m !== null) lastBookTopic = m;
   if (m === null) {
     if (IGNORED_TOPIC.test(o.topic)) return { kind: 'ignored' };
     return { kind: 'unknown', what: `topic ${o.topic.slice(0, 64)}` };

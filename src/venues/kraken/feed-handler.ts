@@ -4,7 +4,6 @@
  * After every message: apply the levels in order, truncate each side to the subscribed depth, then verify.
  */
 import { type QobError, qobError } from '../../core/errors.ts';
-import { writtenFractionDigits } from '../../core/fixed.ts';
 import {
   type FeedHandlerOptions,
   type FrameCounters,
@@ -12,7 +11,7 @@ import {
   TrackedBook,
   type VenueFeedHandler,
 } from '../feed-handler.ts';
-import { krakenChecksum } from './checksum.ts';
+import { KrakenChecksumBuilder } from './checksum.ts';
 import {
   isRecord,
   type KrakenV2Level,
@@ -30,6 +29,7 @@ const DEFAULT_DEPTH = 10;
 
 interface KrakenBook {
   readonly tb: TrackedBook;
+  readonly cs: KrakenChecksumBuilder;
   depth: number;
   conn: string;
   /** Fraction digits the venue writes for this pair (trailing zeros included), learned from its text. */
@@ -194,6 +194,7 @@ export class KrakenFeedHandler implements VenueFeedHandler {
     if (b === undefined) {
       b = {
         tb: new TrackedBook(KRAKEN_VENUE, symbol, key, this.options),
+        cs: new KrakenChecksumBuilder(),
         depth,
         conn,
         priceDecimals: 0,
@@ -302,7 +303,7 @@ export class KrakenFeedHandler implements VenueFeedHandler {
   }
 
   private verify(b: KrakenBook, expected: number, ts: number): boolean {
-    const got = krakenChecksum(b.tb.book, b.priceDecimals, b.qtyDecimals);
+    const got = b.cs.checksum(b.tb.book, b.priceDecimals, b.qtyDecimals);
     if (got === expected) {
       b.tb.checksumsVerified++;
       return true;
@@ -318,14 +319,30 @@ function v2Raw(l: KrakenV2Level): readonly [string, string] {
 
 /** The venue writes fixed decimals per pair: the widest text seen is the pair's precision. */
 function learnDecimals(b: KrakenBook, bids: RawLevels, asks: RawLevels): void {
-  for (const side of [bids, asks]) {
-    for (const l of side) {
-      const pd = writtenFractionDigits(l[0] as string);
-      const qd = writtenFractionDigits(l[1] as string);
-      if (pd > b.priceDecimals) b.priceDecimals = pd;
-      if (qd > b.qtyDecimals) b.qtyDecimals = qd;
-    }
+  learnSide(b, bids);
+  learnSide(b, asks);
+}
+
+function learnSide(b: KrakenBook, levels: RawLevels): void {
+  for (let i = 0; i < levels.length; i++) {
+    const l = levels[i] as readonly string[];
+    const pd = writtenDecimals(l[0] as string);
+    const qd = writtenDecimals(l[1] as string);
+    if (pd > b.priceDecimals) b.priceDecimals = pd;
+    if (qd > b.qtyDecimals) b.qtyDecimals = qd;
   }
+}
+
+/** Fraction digits as written, trailing zeros included, up to an exponent (`"600.00000000"` -> 8). */
+function writtenDecimals(text: string): number {
+  const dot = text.indexOf('.');
+  if (dot < 0) return 0;
+  const n = text.length;
+  for (let i = dot + 1; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 101 /* e */ || c === 69 /* E */) return i - dot - 1;
+  }
+  return n - dot - 1;
 }
 
 export function createKrakenFeedHandler(options?: FeedHandlerOptions): VenueFeedHandler {

@@ -108,11 +108,24 @@ function v1Levels(v: unknown, field: string): KrakenV1Level[] {
 
 /** Unsigned 32-bit checksum sent as decimal text (v1 `"c"`, v2 lossless `checksum`) or as a number. */
 export function parseChecksum(v: unknown): number {
-  const n = typeof v === 'string' && /^\d{1,10}$/.test(v) ? Number(v) : typeof v === 'number' ? v : Number.NaN;
+  const n = typeof v === 'string' ? decimalDigits(v) : typeof v === 'number' ? v : Number.NaN;
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
     throw malformed('checksum must be an unsigned 32-bit integer', { checksum: String(v).slice(0, 20) });
   }
   return n;
+}
+
+/** The value of 1 to 10 ASCII digits, or NaN. */
+function decimalDigits(s: string): number {
+  const n = s.length;
+  if (n === 0 || n > 10) return Number.NaN;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d >>> 0 > 9) return Number.NaN;
+    v = v * 10 + d;
+  }
+  return v;
 }
 
 /**
@@ -144,14 +157,18 @@ export function parseV1ChannelFrame(a: readonly unknown[]): KrakenV1BookFrame | 
       pair,
     };
   }
-  const asks: KrakenV1Level[] = [];
-  const bids: KrakenV1Level[] = [];
-  let checksum: number | undefined;
-  for (const p of p2 === undefined ? [p1] : [p1, p2 as Record<string, unknown>]) {
-    if (p.a !== undefined) asks.push(...v1Levels(p.a, 'a'));
-    if (p.b !== undefined) bids.push(...v1Levels(p.b, 'b'));
-    if (p.c !== undefined) checksum = parseChecksum(p.c);
-    if (p.a === undefined && p.b === undefined) throw malformed('a book update has neither "a" nor "b"', { pair });
+  // One object (asks or bids) or two (asks, then bids with the checksum): no copies for the common one.
+  const none: KrakenV1Level[] = [];
+  if (p1.a === undefined && p1.b === undefined) throw malformed('a book update has neither "a" nor "b"', { pair });
+  let asks = p1.a === undefined ? none : v1Levels(p1.a, 'a');
+  let bids = p1.b === undefined ? none : v1Levels(p1.b, 'b');
+  let checksum = p1.c === undefined ? undefined : parseChecksum(p1.c);
+  if (p2 !== undefined) {
+    const q = p2 as Record<string, unknown>;
+    if (q.a === undefined && q.b === undefined) throw malformed('a book update has neither "a" nor "b"', { pair });
+    if (q.a !== undefined) asks = asks.length === 0 ? v1Levels(q.a, 'a') : [...asks, ...v1Levels(q.a, 'a')];
+    if (q.b !== undefined) bids = bids.length === 0 ? v1Levels(q.b, 'b') : [...bids, ...v1Levels(q.b, 'b')];
+    if (q.c !== undefined) checksum = parseChecksum(q.c);
   }
   return { channelId, snapshot: false, asks, bids, checksum, channelName, pair };
 }

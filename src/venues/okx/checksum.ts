@@ -7,19 +7,55 @@ import { crc32 } from 'node:zlib';
 
 export const OKX_CHECKSUM_LEVELS = 25;
 
+/**
+ * The checksum text from each level's `px:sz` fragment, best first: `nb` bid and `na` ask fragments,
+ * interleaved. One string concatenation per fragment, no intermediate arrays.
+ */
+export function okxChecksumTextOfFragments(
+  bids: readonly string[],
+  nb: number,
+  asks: readonly string[],
+  na: number,
+): string {
+  let s = '';
+  const n = Math.min(OKX_CHECKSUM_LEVELS, Math.max(nb, na));
+  for (let i = 0; i < n; i++) {
+    if (i < nb) s = s === '' ? (bids[i] as string) : `${s}:${bids[i] as string}`;
+    if (i < na) s = s === '' ? (asks[i] as string) : `${s}:${asks[i] as string}`;
+  }
+  return s;
+}
+
+/** Signed CRC32 of `okxChecksumTextOfFragments`. */
+export function okxChecksumOfFragments(
+  bids: readonly string[],
+  nb: number,
+  asks: readonly string[],
+  na: number,
+): number {
+  return crc32(okxChecksumTextOfFragments(bids, nb, asks, na)) | 0;
+}
+
 /** `bids`/`asks` best first, as `[px, sz]` venue text. */
 export function okxChecksumText(
   bids: readonly (readonly [string, string])[],
   asks: readonly (readonly [string, string])[],
 ): string {
-  const parts: string[] = [];
-  for (let i = 0; i < OKX_CHECKSUM_LEVELS; i++) {
-    const b = bids[i];
-    const a = asks[i];
-    if (b !== undefined) parts.push(b[0], b[1]);
-    if (a !== undefined) parts.push(a[0], a[1]);
-  }
-  return parts.join(':');
+  const frag = (ls: readonly (readonly [string, string])[]) => {
+    const n = Math.min(OKX_CHECKSUM_LEVELS, ls.length);
+    const out: string[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const l = ls[i] as readonly [string, string];
+      out[i] = `${l[0]}:${l[1]}`;
+    }
+    return out;
+  };
+  return okxChecksumTextOfFragments(
+    frag(bids),
+    Math.min(OKX_CHECKSUM_LEVELS, bids.length),
+    frag(asks),
+    Math.min(OKX_CHECKSUM_LEVELS, asks.length),
+  );
 }
 
 export function okxChecksum(

@@ -15,17 +15,18 @@ import {
   TrackedBook,
   type VenueFeedHandler,
 } from '../feed-handler.ts';
-import { OKX_CHECKSUM_LEVELS, okxChecksum } from './checksum.ts';
+import { OKX_CHECKSUM_LEVELS, okxChecksumOfFragments } from './checksum.ts';
 import { isRecord, malformed, OKX_BOOK_CHANNELS, type OkxBookData, type OkxLevel, parseBookPush } from './wire.ts';
 
 export const OKX_VENUE = 'okx';
 
-type LevelText = readonly [string, string];
-
-/** The venue's text for each level, keyed by scaled price at `scale` (the checksum needs the raw strings). */
+/**
+ * The venue's text of each level as its checksum fragment `px:sz`, keyed by scaled price at `scale` (the
+ * checksum needs the raw strings; the book keeps the size text but not the price text).
+ */
 class LevelTexts {
-  bids = new Map<number, LevelText>();
-  asks = new Map<number, LevelText>();
+  bids = new Map<number, string>();
+  asks = new Map<number, string>();
   scale = 0;
 
   clear(): void {
@@ -37,7 +38,7 @@ class LevelTexts {
   rescale(scale: number): void {
     if (scale === this.scale) return;
     const f = pow10(scale - this.scale);
-    const re = (m: Map<number, LevelText>) => new Map([...m].map(([k, v]) => [k * f, v] as const));
+    const re = (m: Map<number, string>) => new Map([...m].map(([k, v]) => [k * f, v] as const));
     this.bids = re(this.bids);
     this.asks = re(this.asks);
     this.scale = scale;
@@ -175,7 +176,9 @@ export class OkxFeedHandler implements VenueFeedHandler {
   private verify(b: OkxBook, d: OkxBookData, ts: number): boolean {
     if (d.checksum === undefined || d.checksum === 0) return true;
     const book = b.tb.book;
-    const got = okxChecksum(topTexts(book.bids, b.texts.bids, book), topTexts(book.asks, b.texts.asks, book));
+    const nb = topFragments(book.bids, b.texts.bids, book, BID_FRAGS);
+    const na = topFragments(book.asks, b.texts.asks, book, ASK_FRAGS);
+    const got = okxChecksumOfFragments(BID_FRAGS, nb, ASK_FRAGS, na);
     if (got === d.checksum) {
       b.tb.checksumsVerified++;
       return true;
@@ -190,26 +193,34 @@ export class OkxFeedHandler implements VenueFeedHandler {
 function recordTexts(b: OkxBook, d: OkxBookData): void {
   const book = b.tb.book;
   b.texts.rescale(book.priceScale);
-  const put = (m: Map<number, LevelText>, levels: readonly OkxLevel[]) => {
-    for (const l of levels) {
-      const p = book.parsePrice(l[0]);
-      if (!book.checkSize(l[1])) m.delete(p);
-      else m.set(p, [l[0], l[1]]);
-    }
-  };
-  put(b.texts.bids, d.bids);
-  put(b.texts.asks, d.asks);
+  putTexts(book, b.texts.bids, d.bids);
+  putTexts(book, b.texts.asks, d.asks);
 }
 
-function topTexts(side: BookSide, texts: Map<number, LevelText>, book: L2Book): LevelText[] {
-  const n = Math.min(OKX_CHECKSUM_LEVELS, side.length);
-  const out: LevelText[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const p = side.priceAt(i);
-    // Every level came from a push, so its text is known; canonical text is only a fallback.
-    out[i] = texts.get(p) ?? [book.formatPrice(p), side.sizeAt(i)];
+function putTexts(book: L2Book, m: Map<number, string>, levels: readonly OkxLevel[]): void {
+  for (let i = 0; i < levels.length; i++) {
+    const l = levels[i] as OkxLevel;
+    const p = book.parsePrice(l[0]);
+    if (!book.checkSize(l[1])) m.delete(p);
+    else m.set(p, `${l[0]}:${l[1]}`);
   }
-  return out;
+}
+
+// Scratch space for one checksum at a time (handlers run synchronously, one frame at a time).
+const TOP_PRICES = new Float64Array(OKX_CHECKSUM_LEVELS);
+const TOP_SIZES: string[] = new Array<string>(OKX_CHECKSUM_LEVELS).fill('');
+const BID_FRAGS: string[] = new Array<string>(OKX_CHECKSUM_LEVELS).fill('');
+const ASK_FRAGS: string[] = new Array<string>(OKX_CHECKSUM_LEVELS).fill('');
+
+/** The `px:sz` fragments of the side's best levels into `out`; returns how many. */
+function topFragments(side: BookSide, texts: Map<number, string>, book: L2Book, out: string[]): number {
+  const n = side.top(OKX_CHECKSUM_LEVELS, TOP_PRICES, TOP_SIZES);
+  for (let i = 0; i < n; i++) {
+    const p = TOP_PRICES[i] as number;
+    // Every level came from a push, so its text is known; canonical text is only a fallback.
+    out[i] = texts.get(p) ?? `${book.formatPrice(p)}:${TOP_SIZES[i] as string}`;
+  }
+  return n;
 }
 
 export function createOkxFeedHandler(options?: FeedHandlerOptions): VenueFeedHandler {
