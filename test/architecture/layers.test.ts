@@ -21,6 +21,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   emulator: ['core', 'domain', 'book', 'venues', 'sim'],
   config: ['core', 'domain'],
   observability: ['core', 'config'],
+  store: ['core', 'domain', 'book'],
   platform: ['core', 'domain', 'book', 'venues', 'ingest', 'replay', 'sim', 'emulator', 'config', 'observability'],
   cli: [
     'core',
