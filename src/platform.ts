@@ -10,6 +10,10 @@
  */
 import type { QobConfig, VenueConfig } from './config/types.ts';
 import { qobError } from './core/errors.ts';
+import { buildGateway, listenGateway, type RunningGateway } from './gateway/index.ts';
+import type { BookRef, MarketDataSource, MarketStatus, VenueView } from './gateway/source.ts';
+import { onSimTrades } from './gateway/ws/sim-trades.ts';
+import type { TradeBatch } from './gateway/ws/tape.ts';
 import type { Clock, Random } from './ingest/clock.ts';
 import type { SocketFactory } from './ingest/connection.ts';
 import { type ConnectorStatus, createConnector, type VenueConnector } from './ingest/connector.ts';
@@ -267,7 +271,7 @@ export interface LiveVenueSelection {
   readonly symbols?: readonly string[];
 }
 
-interface PlannedSymbol {
+export interface PlannedSymbol {
   readonly symbol: string;
   readonly venueSymbol: string | undefined;
   /** Why the venue cannot take this symbol. */
@@ -426,23 +430,21 @@ export class LiveVenue {
     this.conns.set(st.conn, c);
   }
 
-  /** The venue's status line and its books' lines; `nowMs` (the caller's clock) gives ages and rates. */
-  status(nowMs: number, metrics?: PlatformMetrics): { venue: VenueStatus; books: BookStatus[] } {
-    const dtS = this.lastStatusMs === undefined ? 0 : (nowMs - this.lastStatusMs) / 1000;
-    this.lastStatusMs = nowMs;
-    const rate = (now: number, before: number): number => (dtS > 0 ? Math.round((now - before) / dtS) : 0);
-    const framesPerSec = rate(this.frames, this.lastFrames);
-    this.lastFrames = this.frames;
-    const connector = this.connector;
+  /** Normalized symbols this venue was asked to run. */
+  get symbols(): string[] {
+    return this.planned.map((p) => p.symbol);
+  }
 
+  /** Every planned book as it is now: its tracked book (once the connector made it) and its status. */
+  bookRefs(): { planned: PlannedSymbol; key: string; tracked: TrackedBook | undefined; status: string }[] {
+    const connector = this.connector;
     const tracked = new Map<string, TrackedBook>();
     const tracks = new Map<string, string | undefined>();
     if (connector !== undefined) {
       for (const b of connector.books()) tracked.set(b.symbol.toUpperCase(), b);
       for (const t of connector.bookStates()) tracks.set(t.symbol.toUpperCase(), t.status);
     }
-    let inSync = 0;
-    const books = this.planned.map((p): BookStatus => {
+    return this.planned.map((p) => {
       const key = p.venueSymbol?.toUpperCase() ?? '';
       const tb = tracked.get(key);
       const track = tracks.get(key);
@@ -451,6 +453,25 @@ export class LiveVenue {
       else if (track === undefined || track === 'connecting' || track === 'disconnected')
         status = track ?? 'connecting';
       else status = tb?.status ?? track;
+      return { planned: p, key, tracked: tb, status };
+    });
+  }
+
+  /** The reason of a book's latest transition (or why the venue cannot take it), as status lines give it. */
+  bookReason(p: PlannedSymbol, key: string): string | null {
+    return p.problem ?? (this.connector === undefined ? null : (this.bookReasons.get(key) ?? null));
+  }
+
+  /** The venue's status line and its books' lines; `nowMs` (the caller's clock) gives ages and rates. */
+  status(nowMs: number, metrics?: PlatformMetrics): { venue: VenueStatus; books: BookStatus[] } {
+    const dtS = this.lastStatusMs === undefined ? 0 : (nowMs - this.lastStatusMs) / 1000;
+    this.lastStatusMs = nowMs;
+    const rate = (now: number, before: number): number => (dtS > 0 ? Math.round((now - before) / dtS) : 0);
+    const framesPerSec = rate(this.frames, this.lastFrames);
+    this.lastFrames = this.frames;
+
+    let inSync = 0;
+    const books = this.bookRefs().map(({ planned: p, key, tracked: tb, status }): BookStatus => {
       if (status === 'in_sync') inSync++;
       const updates = tb?.updates ?? 0;
       const prevUpdates = this.lastRate.get(key) ?? 0;
@@ -477,7 +498,7 @@ export class LiveVenue {
         gaps: tb?.gaps ?? 0,
         status,
         // A venue that does not run says why on its own line; a symbol it cannot take says why here.
-        reason: p.problem ?? (connector === undefined ? null : (this.bookReasons.get(key) ?? null)),
+        reason: this.bookReason(p, key),
         ageMs: lastMs === undefined ? null : Math.max(0, Math.round(nowMs - lastMs)),
       };
     });
@@ -585,6 +606,167 @@ export interface LiveVenues {
   close(): void;
 }
 
+export interface MarketDataOptions {
+  readonly sim?: SimVenue | undefined;
+  readonly live?: LiveVenues | undefined;
+  /** Time of a status taken before the first published one. */
+  readonly clock: Clock;
+}
+
+/** The platform's venues as the gateway sees them; `publish` hands it each status the entry point takes. */
+export interface PlatformMarketData extends MarketDataSource {
+  publish(status: MarketStatus): void;
+  onTrades(listener: (batch: TradeBatch) => void): () => void;
+}
+
+const SIM_REASON = 'in process (simulated exchange, no network)';
+
+/**
+ * The gateway's `MarketDataSource` over a sim venue and live venues. Books are read live; the status
+ * (rates, ages) is the one the entry point last took and published, so the API never disturbs the rates
+ * `qob start` prints. Before the first one, a status without rates or ages is built from the books.
+ * Ready once the first status is published and every sim book is in sync.
+ */
+export function createMarketData(options: MarketDataOptions): PlatformMarketData {
+  const { sim, live, clock } = options;
+  let latest: MarketStatus | undefined;
+  const simRefs = (): BookRef[] =>
+    (sim?.symbols ?? []).map((symbol) => {
+      const t = sim?.handler.book(symbol);
+      const status = t?.status ?? 'syncing';
+      return {
+        venue: SIM_VENUE,
+        symbol,
+        venueSymbol: symbol,
+        status,
+        reason: null,
+        inSync: t?.inSync ?? false,
+        book: t?.book,
+        updates: t?.updates ?? 0,
+      };
+    });
+  const liveRefs = (): BookRef[] =>
+    (live?.venues ?? []).flatMap((v) =>
+      v.bookRefs().map(({ planned, key, tracked, status }) => ({
+        venue: v.venue,
+        symbol: planned.symbol,
+        venueSymbol: planned.venueSymbol ?? planned.symbol,
+        status,
+        reason: v.bookReason(planned, key),
+        inSync: status === 'in_sync' && tracked !== undefined,
+        book: tracked?.book,
+        updates: tracked?.updates ?? 0,
+      })),
+    );
+  const books = (): BookRef[] => [...simRefs(), ...liveRefs()];
+  const source: PlatformMarketData = {
+    publish(status) {
+      latest = status;
+    },
+    // Trades for the WebSocket trades and candles channels: the sim exchange's trade stream.
+    onTrades(listener) {
+      return sim === undefined ? () => {} : onSimTrades(sim.exchange, listener);
+    },
+    venues() {
+      const out: VenueView[] = [];
+      if (sim !== undefined) {
+        out.push({ id: SIM_VENUE, kind: 'sim', state: 'connected', reason: SIM_REASON, symbols: sim.symbols });
+      }
+      for (const v of live?.venues ?? []) {
+        const line = latest?.venues.find((l) => l.venue === v.venue);
+        const unavailable = v.unavailable !== undefined;
+        out.push({
+          id: v.venue,
+          kind: unavailable ? 'unavailable' : 'live',
+          state: unavailable ? 'unavailable' : (line?.state ?? 'connecting'),
+          reason: v.unavailable ?? line?.reason ?? 'starting',
+          symbols: v.symbols,
+        });
+      }
+      return out;
+    },
+    books,
+    book(venue, symbol) {
+      return books().find((b) => b.venue === venue && b.symbol === symbol);
+    },
+    status() {
+      if (latest !== undefined) return latest;
+      const refs = books();
+      return {
+        tsMs: clock.nowMs(),
+        venues: source.venues().map((v) => {
+          const mine = refs.filter((b) => b.venue === v.id);
+          return {
+            venue: v.id,
+            kind: v.kind,
+            state: v.state,
+            reason: v.reason,
+            unreachable: false,
+            retryInMs: null,
+            epoch: null,
+            tries: 0,
+            frames: 0,
+            framesPerSec: 0,
+            books: mine.length,
+            booksInSync: mine.filter((b) => b.inSync).length,
+          };
+        }),
+        books: refs.map((b) => {
+          const book = b.inSync ? b.book : undefined;
+          return {
+            venue: b.venue,
+            symbol: b.symbol,
+            venueSymbol: b.venueSymbol,
+            status: b.status,
+            reason: b.reason,
+            bestBid: book?.bestBid()?.price ?? null,
+            bestAsk: book?.bestAsk()?.price ?? null,
+            spread: book?.spread()?.toString() ?? null,
+            mid: book?.mid()?.toString() ?? null,
+            bidLevels: book?.bids.length ?? 0,
+            askLevels: book?.asks.length ?? 0,
+            updates: b.updates,
+            updatesPerSec: 0,
+            crossed: 0,
+            gaps: 0,
+            ageMs: null,
+          };
+        }),
+      };
+    },
+    readiness() {
+      // Started: the entry point has taken and published its first status.
+      if (latest === undefined) return { ready: false, reason: 'the platform has not reported a status yet' };
+      if (sim === undefined) {
+        const n = live?.venues.length ?? 0;
+        return n === 0
+          ? { ready: false, reason: 'no venue runs' }
+          : { ready: true, reason: `${n} live venue${n === 1 ? '' : 's'} started` };
+      }
+      const refs = simRefs();
+      const inSync = refs.filter((b) => b.inSync).length;
+      return inSync === refs.length
+        ? { ready: true, reason: `all ${refs.length} sim books in sync` }
+        : { ready: false, reason: `${inSync} of ${refs.length} sim books in sync` };
+    },
+  };
+  return source;
+}
+
+/** The API as `qob start` runs it. */
+export interface PlatformApi extends RunningGateway {
+  /** Hands the API the status the entry point just took (see `createMarketData`). */
+  publish(status: MarketStatus): void;
+}
+
+export interface ApiOptions {
+  readonly sim?: SimVenue | undefined;
+  readonly live?: LiveVenues | undefined;
+  /** Override `config.api.host` / `config.api.port` (0: any free port). */
+  readonly host?: string;
+  readonly port?: number;
+}
+
 export interface PlatformDeps {
   /** A logger to use instead of one built from `config.log`. */
   readonly logger?: Logger;
@@ -615,6 +797,11 @@ export interface Platform {
    * and `deps.random`.
    */
   startLiveVenues(selection?: LiveVenueSelection): LiveVenues;
+  /**
+   * Builds the HTTP API (src/gateway/) over these venues and listens on `config.api` (or the overrides).
+   * Needs `deps.clock`. `close()` stops it too; await the returned `close()` for a clean stop.
+   */
+  startApi(options?: ApiOptions): Promise<PlatformApi>;
   /** Closes everything it created. Idempotent. */
   close(): void;
 }
@@ -628,6 +815,7 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
   const realVenues = enabled.filter((v) => v.id !== SIM_VENUE);
   const markets: SimVenue[] = [];
   const lives: LiveVenue[] = [];
+  const apis: PlatformApi[] = [];
   let closed = false;
   const log = moduleLogger(logger, 'platform');
 
@@ -691,9 +879,26 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
         },
       };
     },
+    async startApi(options = {}) {
+      if (closed) throw qobError('QOB_ERR_CLOSED', 'the platform is closed');
+      if (deps.clock === undefined) {
+        throw qobError('QOB_ERR_INVALID_ARGUMENT', 'the API needs a clock (deps)', {});
+      }
+      const source = createMarketData({ sim: options.sim, live: options.live, clock: deps.clock });
+      const app = await buildGateway({ source, metrics: metrics.registry, logger: moduleLogger(logger, 'gateway') });
+      const running = await listenGateway(app, {
+        host: options.host ?? config.api.host,
+        port: options.port ?? config.api.port,
+      });
+      const api: PlatformApi = { ...running, close: () => running.close(), publish: (st) => source.publish(st) };
+      apis.push(api);
+      log.debug({ url: api.url }, 'API listening');
+      return api;
+    },
     close() {
       if (closed) return;
       closed = true;
+      for (const a of apis) void a.close();
       for (const m of markets) m.close();
       for (const v of lives) v.close();
       metrics.close();

@@ -192,6 +192,8 @@ function environmentLayer(env: Readonly<Record<string, string | undefined>>, iss
   let any = false;
   for (const [name, text] of Object.entries(env)) {
     if (!name.startsWith('QOB_') || text === undefined) continue;
+    // The local stack's own variables (scripts/stack.sh: QOB_TEST_*, QOB_STACK_*) are not configuration.
+    if (name.startsWith('QOB_TEST_') || name.startsWith('QOB_STACK_')) continue;
     const path = matchEnvName(CONFIG_SCHEMA, name.slice(4).toLowerCase());
     if (path === undefined) {
       issues.push({ key: name, message: 'environment variable names no config key' });

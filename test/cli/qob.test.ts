@@ -16,9 +16,12 @@ const node24 = join(repoRoot, 'node_modules/.bin/node');
 const fixtures = resolve(repoRoot, '../shared/fixtures');
 const krakenCapture = join(fixtures, 'kraken/cryptofeed_KRAKEN.books.jsonl');
 
-/** The environment without QOB_* variables (unknown ones are config errors) plus `extra`. */
+/**
+ * The environment without QOB_* variables (unknown ones are config errors) plus `extra`; the API of
+ * `qob start` listens on a free port (QOB_API_PORT=0) so that parallel runs do not collide.
+ */
 function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { QOB_API_PORT: '0', QOB_DASHBOARD_PORT: '0' };
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('QOB_') && v !== undefined) env[k] = v;
   return { ...env, ...extra };
 }

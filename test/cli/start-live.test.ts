@@ -25,9 +25,9 @@ const repoRoot = resolve(import.meta.dirname, '../..');
 const bin = join(repoRoot, 'bin/qob.mjs');
 const node24 = join(repoRoot, 'node_modules/.bin/node');
 
-/** The environment without QOB_* variables (unknown ones are config errors). */
+/** The environment without QOB_* variables (unknown ones are config errors); the API on a free port. */
 function cleanEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { QOB_API_PORT: '0', QOB_DASHBOARD_PORT: '0' };
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('QOB_') && v !== undefined) env[k] = v;
   return env;
 }

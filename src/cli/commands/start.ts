@@ -6,14 +6,18 @@
  * backoff; `sim` runs regardless. The entry point only wires: the platform comes from `buildPlatform`,
  * with the system clock and randomness.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { qobError } from '../../core/errors.ts';
 import { parseNormalizedSymbol } from '../../domain/instrument.ts';
 import { isVenueId } from '../../domain/venue.ts';
+import { type RunningDashboard, startDashboard } from '../../gateway/static.ts';
 import { systemClock, systemRandom } from '../../ingest/clock.ts';
 import {
   type BookStatus,
   buildPlatform,
   type LiveVenues,
+  type PlatformApi,
   SIM_VENUE,
   type SimBookStatus,
   type SimVenue,
@@ -31,6 +35,10 @@ import {
 
 /** Status lines per second. */
 const TICKS_PER_SEC = 4;
+/** Sim steps are driven this many times a second, so books (and the dashboard ladder) move smoothly. */
+const STEPS_PER_SEC = 25;
+/** The built dashboard (npm run build:web; `npm start` builds it first when missing or stale). */
+const DASHBOARD_ROOT = fileURLToPath(new URL('../../../dist/web', import.meta.url));
 /** Simulated market time per step. */
 const SIM_STEP_MS = 50;
 /** Steps per second by default: four times real time, for a lively demo. */
@@ -40,7 +48,8 @@ export const startCommand: Command = {
   name: 'start',
   summary: 'run the configured venues (live connectors and the simulated exchange "sim") with a live status',
   help: `Usage: qob start [--venues A,B] [--symbols X,Y] [--offline] [--duration SECONDS] [--json]
-                 [--rate N] [--seed N] [config options]
+                 [--rate N] [--seed N] [--api-port N | --no-api] [--dashboard-port N | --no-dashboard]
+                 [config options]
 
 Subscribes to the configured venues and symbols (config "venues": ids, normalized symbols such as
 BTC-USDT or BTC-USDT-PERP, enabled, and optional wsBase/restBase to point a venue elsewhere, e.g. at the
@@ -66,6 +75,13 @@ Options:
   --rate N             sim steps per second; a step is ${SIM_STEP_MS} ms of market time, so ${1000 / SIM_STEP_MS} is
                        real time (default ${DEFAULT_RATE}); about one book update per step per book
   --seed N             seed of the simulated market (default 1)
+  --api-port N         serve the HTTP API on this port instead of config api.port (default 8080; 0: any
+                       free port); the host is config api.host (default 127.0.0.1). See docs/API.md;
+                       interactive OpenAPI page at /api-docs
+  --no-api             do not serve the HTTP API (nor the dashboard)
+  --dashboard-port N   serve the web dashboard on this port instead of config dashboard.port (default
+                       3000; 0: any free port); it talks to the API's WebSocket. See docs/DASHBOARD.md
+  --no-dashboard       do not serve the dashboard
   -h, --help           this help
 
 ${CONFIG_OPTIONS_HELP}`,
@@ -80,6 +96,10 @@ ${CONFIG_OPTIONS_HELP}`,
       venues: { type: 'string' },
       symbols: { type: 'string' },
       offline: { type: 'boolean', default: false },
+      'api-port': { type: 'string' },
+      'no-api': { type: 'boolean', default: false },
+      'dashboard-port': { type: 'string' },
+      'no-dashboard': { type: 'boolean', default: false },
     });
     if (values.help === true) {
       io.stdout.write(`${this.help}\n`);
@@ -101,6 +121,8 @@ ${CONFIG_OPTIONS_HELP}`,
     }
     const symbols = list(values.symbols, 'symbols');
     for (const s of symbols ?? []) parseNormalizedSymbol(s); // QOB_ERR_INVALID_SYMBOL names the bad one
+    const apiPort = portOption(values['api-port']);
+    const dashboardPortFlag = portOption(values['dashboard-port'], '--dashboard-port');
     const config = loadCliConfig(values, io);
     const offline = values.offline === true;
 
@@ -117,6 +139,9 @@ ${CONFIG_OPTIONS_HELP}`,
 
     let market: SimVenue | undefined;
     let live: LiveVenues | undefined;
+    let api: PlatformApi | undefined;
+    let dashboard: RunningDashboard | undefined;
+    let dashboardMissing = false;
     try {
       if (runSim) {
         market = platform.createSimVenue({
@@ -131,7 +156,24 @@ ${CONFIG_OPTIONS_HELP}`,
           offline,
         });
       }
+      if (values['no-api'] !== true) {
+        api = await platform.startApi({ sim: market, live, ...(apiPort === undefined ? {} : { port: apiPort }) });
+        if (values['no-dashboard'] !== true) {
+          if (existsSync(DASHBOARD_ROOT)) {
+            const running = api;
+            dashboard = await startDashboard({
+              root: DASHBOARD_ROOT,
+              host: config.api.host,
+              port: dashboardPortFlag ?? config.dashboard.port,
+              api: () => ({ host: config.api.host, port: running.port }),
+            });
+          } else {
+            dashboardMissing = true;
+          }
+        }
+      }
     } catch (e) {
+      await api?.close();
       platform.close();
       throw e;
     }
@@ -152,6 +194,9 @@ ${CONFIG_OPTIONS_HELP}`,
     } else if (offline) {
       note('qob start: --offline: real venues are not started.');
     }
+    if (api !== undefined) note(`qob start: API on ${api.url} (OpenAPI page: ${api.url}/api-docs).`);
+    if (dashboard !== undefined) note(`qob start: dashboard on ${dashboard.url}`);
+    if (dashboardMissing) note('qob start: the dashboard is not built (run npm run build:web; npm start builds it).');
     note('  Ctrl-C to stop.');
 
     const startMs = clock.nowMs();
@@ -159,14 +204,15 @@ ${CONFIG_OPTIONS_HELP}`,
     let printed = 0;
     let carry = 0;
     let stopped = false;
+    const step = (): void => {
+      if (stopped || market === undefined) return;
+      carry += rate / STEPS_PER_SEC;
+      const n = Math.floor(carry);
+      carry -= n;
+      market.step(n);
+    };
     const tick = (): void => {
       if (stopped) return;
-      if (market !== undefined) {
-        carry += rate / TICKS_PER_SEC;
-        const n = Math.floor(carry);
-        carry -= n;
-        market.step(n);
-      }
       const nowMs = clock.nowMs();
       const venues: VenueStatus[] = [];
       const books: (BookStatus | SimBookStatus)[] = [];
@@ -180,6 +226,7 @@ ${CONFIG_OPTIONS_HELP}`,
         venues.push(...s.venues);
         books.push(...s.books);
       }
+      api?.publish({ tsMs: nowMs, venues, books });
       const elapsedS = (nowMs - startMs) / 1000;
       if (values.json) {
         const line: StartStatusLine = {
@@ -205,15 +252,18 @@ ${CONFIG_OPTIONS_HELP}`,
         if (stopped) return;
         stopped = true;
         clearInterval(timer);
+        clearInterval(stepper);
         if (deadline !== undefined) clearTimeout(deadline);
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
         resolve();
       };
       const timer = setInterval(tick, 1000 / TICKS_PER_SEC);
+      const stepper = setInterval(step, 1000 / STEPS_PER_SEC);
       const deadline = durationS === undefined ? undefined : setTimeout(stop, durationS * 1000);
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      step();
       tick();
     });
     const nowMs = clock.nowMs();
@@ -221,6 +271,8 @@ ${CONFIG_OPTIONS_HELP}`,
     const liveBooks = live?.status(nowMs).books ?? [];
     const total = [...simBooks, ...liveBooks].reduce((s, b) => s + b.updates, 0);
     const trades = simBooks.reduce((s, b) => s + b.trades, 0);
+    await dashboard?.close();
+    await api?.close();
     live?.close();
     platform.close();
     note(
@@ -229,6 +281,18 @@ ${CONFIG_OPTIONS_HELP}`,
     return EXIT_OK;
   },
 };
+
+/** `--api-port`, `--dashboard-port`: an integer port, 0 to 65535 (0: any free port). */
+function portOption(text: string | undefined, option = '--api-port'): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^[0-9]{1,5}$/.test(text) || n > 65535) {
+    throw qobError('QOB_ERR_INVALID_ARGUMENT', `${option} expects a port 0 to 65535, got ${JSON.stringify(text)}`, {
+      option: option.slice(2),
+    });
+  }
+  return n;
+}
 
 /** A comma-separated option as a list (undefined when absent); an empty list is a usage error. */
 function list(text: string | undefined, option: string): string[] | undefined {

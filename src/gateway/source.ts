@@ -1,0 +1,108 @@
+/**
+ * What the gateway needs from the running system, and nothing more. The platform implements
+ * `MarketDataSource` over its venues (src/platform.ts `createMarketData`); the gateway never imports the
+ * platform, and tests can hand it any implementation.
+ *
+ * Every read is synchronous: books are mutated only between event-loop turns, so one request handler sees
+ * one consistent book.
+ */
+import type { L2Book } from '../book/l2-book.ts';
+
+/** One venue the platform runs or lists. */
+export interface VenueView {
+  readonly id: string;
+  /** `sim`: in process; `live`: a live connector runs; `unavailable`: configured but not runnable here. */
+  readonly kind: 'sim' | 'live' | 'unavailable';
+  /** `connected`, `connecting`, `disconnected`, `closed` or `unavailable`. */
+  readonly state: string;
+  /** In words: what is open, or why not. */
+  readonly reason: string;
+  /** Normalized symbols configured for this venue. */
+  readonly symbols: readonly string[];
+}
+
+/** One book the platform tracks (or plans to), read at call time. */
+export interface BookRef {
+  readonly venue: string;
+  /** Normalized (`BTC-USDT`). */
+  readonly symbol: string;
+  /** As the venue spells it (`BTCUSDT`). */
+  readonly venueSymbol: string;
+  /** `in_sync`, `syncing`, `stale`, `failed`, `connecting`, `disconnected` or `unsupported`. */
+  readonly status: string;
+  /** Why the book is in that state, or null. */
+  readonly reason: string | null;
+  /** True only when the levels may be served. */
+  readonly inSync: boolean;
+  /** The book, once the venue's handler created it. Levels are served only when `inSync`. */
+  readonly book: L2Book | undefined;
+  /** Book messages applied so far. */
+  readonly updates: number;
+}
+
+/** A venue's status line as the platform computed it at `MarketStatus.tsMs`. */
+export interface VenueStatusView {
+  readonly venue: string;
+  readonly kind: string;
+  readonly state: string;
+  readonly reason: string;
+  readonly unreachable: boolean;
+  readonly retryInMs: number | null;
+  readonly epoch: number | null;
+  readonly tries: number;
+  readonly frames: number;
+  readonly framesPerSec: number;
+  readonly books: number;
+  readonly booksInSync: number;
+}
+
+/** A book's status line as the platform computed it at `MarketStatus.tsMs`. */
+export interface BookStatusView {
+  readonly venue: string;
+  readonly symbol: string;
+  readonly venueSymbol: string;
+  readonly status: string;
+  readonly reason: string | null;
+  readonly bestBid: string | null;
+  readonly bestAsk: string | null;
+  readonly spread: string | null;
+  readonly mid: string | null;
+  readonly bidLevels: number;
+  readonly askLevels: number;
+  readonly updates: number;
+  readonly updatesPerSec: number;
+  readonly crossed: number;
+  readonly gaps: number;
+  /** Milliseconds since the book last applied an update, as of `tsMs` (null: never). */
+  readonly ageMs: number | null;
+}
+
+/** The latest status of every venue and book, and when it was taken (epoch ms). */
+export interface MarketStatus {
+  readonly tsMs: number;
+  readonly venues: readonly VenueStatusView[];
+  readonly books: readonly BookStatusView[];
+}
+
+export interface Readiness {
+  readonly ready: boolean;
+  /** Why (not) ready, in words. */
+  readonly reason: string;
+}
+
+export interface MarketDataSource {
+  venues(): readonly VenueView[];
+  /** Every book, in venue then symbol order. */
+  books(): readonly BookRef[];
+  /** The book of one venue and normalized symbol, or undefined when the platform does not track it. */
+  book(venue: string, symbol: string): BookRef | undefined;
+  /** The latest status the platform took. */
+  status(): MarketStatus;
+  readiness(): Readiness;
+}
+
+/** The Prometheus registry the gateway serves at /metrics (prom-client's `Registry` fits). */
+export interface MetricsRegistry {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
