@@ -7,6 +7,7 @@
 
 import { L2Book, type L2BookOptions } from '../book/l2-book.ts';
 import { isQobError, type QobError, qobError } from '../core/errors.ts';
+import type { TradeEvent } from '../domain/events.ts';
 
 export type BookSyncStatus = 'syncing' | 'in_sync' | 'stale' | 'failed';
 
@@ -42,6 +43,12 @@ export interface FeedHandlerOptions {
   readonly onStatus?: (change: BookStatusChange) => void;
   /** Called once per malformed or unknown frame, with the typed error; the handler keeps going. */
   readonly onBadFrame?: (error: QobError, conn: string) => void;
+  /**
+   * Called once per public trade the venue reports, in the venue's order, as a validated domain event
+   * (exact decimal price and size, aggressor = the taker's side). Trades are independent of book sync: they
+   * are emitted whatever the book's status. A trade frame that fails validation is counted as malformed.
+   */
+  readonly onTrade?: (trade: TradeEvent) => void;
 }
 
 /**

@@ -42,7 +42,9 @@ describe('connector specs', () => {
       [200, 200, 50],
     );
     assert.ok(
-      plans[0]?.url.startsWith('wss://stream.binance.com:9443/stream?streams=s0usdt@depth@100ms/s1usdt@depth@100ms/'),
+      plans[0]?.url.startsWith(
+        'wss://stream.binance.com:9443/stream?streams=s0usdt@depth@100ms/s0usdt@trade/s1usdt@depth@100ms/s1usdt@trade/',
+      ),
     );
     const r = binanceSpotConnector.recovery('BTCUSDT', plans[0] as never, binanceSpotConnector.defaultEndpoints);
     assert.deepEqual(r, {
@@ -61,8 +63,9 @@ describe('connector specs', () => {
     assert.deepEqual(
       plans.map((p) => [p.url, p.symbols.length, p.onOpen.length]),
       [
-        ['wss://stream.bybit.com/v5/public/spot', 25, 3],
-        ['wss://stream.bybit.com/v5/public/linear', 2, 1],
+        // 3 (or 1) frames of book topics, then as many of publicTrade topics.
+        ['wss://stream.bybit.com/v5/public/spot', 25, 6],
+        ['wss://stream.bybit.com/v5/public/linear', 2, 2],
       ],
     );
     for (const p of plans) {
@@ -70,6 +73,7 @@ describe('connector specs', () => {
     }
     assert.deepEqual(plans[1]?.symbols, ['linear:BTCUSDT', 'linear:ETHUSDT']);
     assert.match(plans[1]?.onOpen[0] ?? '', /orderbook\.1000\.BTCUSDT/);
+    assert.equal(plans[1]?.onOpen[1], '{"op":"subscribe","args":["publicTrade.BTCUSDT","publicTrade.ETHUSDT"]}');
     assert.equal(bybitConnector.appPing?.frame, '{"op":"ping"}');
     assert.equal(bybitConnector.appPing?.intervalMs, 20_000);
     assert.equal(bybitConnector.appPing?.isPong('{"success":true,"ret_msg":"pong","conn_id":"x","op":"ping"}'), true);
@@ -83,7 +87,9 @@ describe('connector specs', () => {
       okxConnector.defaultEndpoints,
     );
     assert.equal(plans.length, 1);
-    assert.equal(plans[0]?.onOpen.length, 3);
+    assert.equal(plans[0]?.onOpen.length, 6); // 3 frames of books args, then 3 of trades args
+    const trades = JSON.parse(plans[0]?.onOpen[3] ?? '{}') as { args: { channel: string; instId: string }[] };
+    assert.deepEqual(trades.args[0], { channel: 'trades', instId: 'S0-USDT' });
     const first = JSON.parse(plans[0]?.onOpen[0] ?? '{}') as { op: string; args: { channel: string }[] };
     assert.equal(first.op, 'subscribe');
     assert.equal(first.args.length, 20);

@@ -52,7 +52,7 @@ function binance(over: Partial<ConnectorOptions> = {}) {
 describe('VenueConnector (REST-snapshot venue)', () => {
   test('fetches a snapshot after connect, bridges the buffered events and reports in_sync', async () => {
     const { clock, fs, ff, c, book, bookStatuses, records } = binance();
-    assert.match(fs.sockets[0]?.url ?? '', /^ws:\/\/emu\/stream\?streams=btcusdt@depth@100ms$/);
+    assert.match(fs.sockets[0]?.url ?? '', /^ws:\/\/emu\/stream\?streams=btcusdt@depth@100ms\/btcusdt@trade$/);
     fs.sockets[0]?.open();
     fs.sockets[0]?.message(ev(101, 102));
     await clock.advanceAsync(100);
@@ -191,12 +191,15 @@ describe('VenueConnector (resubscribe venue)', () => {
     const s = fs.sockets[0];
     assert.equal(s?.url, 'ws://emu/v5/public/linear');
     s?.open();
-    assert.deepEqual(s?.sent, ['{"op":"subscribe","args":["orderbook.50.BTCUSDT"]}']);
+    assert.deepEqual(s?.sent, [
+      '{"op":"subscribe","args":["orderbook.50.BTCUSDT"]}',
+      '{"op":"subscribe","args":["publicTrade.BTCUSDT"]}',
+    ]);
     s?.message(bybitBook('snapshot', 10));
     s?.message(bybitBook('delta', 11));
     s?.message(bybitBook('delta', 13)); // gap
     await clock.advanceAsync(1);
-    assert.deepEqual(s?.sent.slice(1), [
+    assert.deepEqual(s?.sent.slice(2), [
       '{"op":"unsubscribe","args":["orderbook.50.BTCUSDT"]}',
       '{"op":"subscribe","args":["orderbook.50.BTCUSDT"]}',
     ]);

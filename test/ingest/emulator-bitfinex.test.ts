@@ -26,26 +26,27 @@ describe('bitfinex connector spec', () => {
     assert.equal(p?.url, 'wss://api-pub.bitfinex.com/ws/2');
   });
 
-  test('sends conf 65536|131072 before any subscription, then P0 books of len 250, 25 channels per socket', () => {
+  test('sends conf 65536|131072 before any subscription, then P0 books of len 250 and trades, 12 symbols (24 of 25 channels) per socket', () => {
     const plans = bitfinexConnector.plan(
       Array.from({ length: 30 }, (_, i) => `A${i}USD`),
       bitfinexConnector.defaultEndpoints,
     );
     assert.deepEqual(
       plans.map((p) => p.symbols.length),
-      [25, 5],
+      [12, 12, 6],
     );
-    const frames = (plans[1] as ConnectionPlan).onOpen.map((f) => JSON.parse(f));
+    const frames = (plans[2] as ConnectionPlan).onOpen.map((f) => JSON.parse(f));
     assert.deepEqual(frames[0], { event: 'conf', flags: 65536 | 131072 });
     assert.deepEqual(frames[1], {
       event: 'subscribe',
       channel: 'book',
-      symbol: 'tA25USD',
+      symbol: 'tA24USD',
       prec: 'P0',
       freq: 'F0',
       len: '250',
     });
-    assert.equal(frames.length, 6);
+    assert.deepEqual(frames[7], { event: 'subscribe', channel: 'trades', symbol: 'tA24USD' });
+    assert.equal(frames.length, 13);
   });
 
   test('our symbols map to Bitfinex trading symbols (USDT is UST); options are refused', () => {

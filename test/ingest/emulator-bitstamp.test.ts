@@ -21,15 +21,19 @@ describe('bitstamp connector spec', () => {
     assert.deepEqual(p?.symbols, ['btcusd']);
   });
 
-  test('subscribes diff_order_book per pair, at most 100 pairs per socket', () => {
+  test('subscribes diff_order_book, then live_trades, per pair, at most 100 pairs per socket', () => {
     const plans = bitstampConnector.plan(
       Array.from({ length: 130 }, (_, i) => `a${i}usd`),
       bitstampConnector.defaultEndpoints,
     );
     assert.deepEqual(
       plans.map((p) => p.onOpen.length),
-      [100, 30],
+      [200, 60],
     );
+    assert.deepEqual(JSON.parse((plans[1] as ConnectionPlan).onOpen[30] as string), {
+      event: 'bts:subscribe',
+      data: { channel: 'live_trades_a100usd' },
+    });
     assert.deepEqual(JSON.parse((plans[0] as ConnectionPlan).onOpen[0] as string), {
       event: 'bts:subscribe',
       data: { channel: 'diff_order_book_a0usd' },

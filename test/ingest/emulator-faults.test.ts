@@ -155,7 +155,7 @@ describe('live connectors under emulator faults', () => {
       await waitFor('one socket left at the emulator', () => emu.connections('bybit').length === 1);
       assert.equal(h.connector.liveSockets, 1);
       const subs = emu.connections('bybit')[0]?.subscriptions ?? [];
-      assert.deepEqual([...subs], ['orderbook.1000.ETHUSDT']);
+      assert.deepEqual([...subs], ['orderbook.1000.ETHUSDT', 'publicTrade.ETHUSDT']);
       assertTruthful(bookTrail(h.statuses, 'linear:ETHUSDT'));
     } finally {
       await closeAndCheck(h);

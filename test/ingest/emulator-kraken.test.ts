@@ -26,7 +26,7 @@ describe('kraken connector spec', () => {
     assert.equal(p?.url, 'wss://ws.kraken.com/v2');
   });
 
-  test('subscribes the instrument channel first, then books at depth 1000 in batches of 10, 50 per socket', () => {
+  test('subscribes the instrument channel first, then books at depth 1000 and live trades in batches of 10, 50 per socket', () => {
     const syms = Array.from({ length: 60 }, (_, i) => `A${i}/USD`);
     const plans = krakenConnector.plan(syms, krakenConnector.defaultEndpoints);
     assert.deepEqual(
@@ -38,11 +38,15 @@ describe('kraken connector spec', () => {
       method: 'subscribe',
       params: { channel: 'instrument', snapshot: true },
     });
-    assert.equal(first.onOpen.length, 6);
+    assert.equal(first.onOpen.length, 11);
     const sub = JSON.parse(first.onOpen[1] as string);
     assert.deepEqual(sub.params.channel, 'book');
     assert.equal(sub.params.depth, 1000);
     assert.equal(sub.params.symbol.length, 10);
+    assert.deepEqual(JSON.parse(first.onOpen[6] as string), {
+      method: 'subscribe',
+      params: { channel: 'trade', symbol: syms.slice(0, 10), snapshot: false },
+    });
   });
 
   test('recovers a book by unsubscribing and subscribing it again, and pings with {"method":"ping"}', () => {

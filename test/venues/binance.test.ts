@@ -152,7 +152,7 @@ test('malformed numbers, truncated JSON and wrong shapes are counted as typed er
 
 test('known streams the book does not use are ignored and unknown frames are counted', () => {
   const { h } = synced();
-  h.onFrame('c1', JSON.stringify({ stream: 'btcusdt@aggTrade', data: { e: 'aggTrade' } }), 1);
+  h.onFrame('c1', JSON.stringify({ stream: 'btcusdt@kline_1m', data: { e: 'kline' } }), 1);
   h.onFrame('c1', JSON.stringify({ result: null, id: 1 }), 1);
   h.onFrame('c1', JSON.stringify({ stream: 'btcusdt@somethingNew', data: {} }), 1);
   assert.deepEqual(h.counters, { malformed: 0, unknown: 1 });

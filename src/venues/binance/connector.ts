@@ -25,12 +25,18 @@ import { malformedMessage, parseJsonObject } from '../wire-common.ts';
 
 export const BINANCE_SYMBOLS_PER_CONNECTION = 200;
 
+/**
+ * Each symbol gets its diff depth stream and its public trade stream: spot `<sym>@trade` (every trade, with
+ * its own id), USD-M `<sym>@aggTrade` (USD-M has no public per-trade stream). Two streams per symbol keep a
+ * connection at 400 of its 1024 streams.
+ */
 function planDepthStreams(venue: string, symbols: readonly string[], endpoints: VenueEndpoints): ConnectionPlan[] {
+  const tradeStream = venue === 'binance-usdm' ? 'aggTrade' : 'trade';
   const uniq = [...new Set(symbols.map((s) => s.toUpperCase()))];
   const plans: ConnectionPlan[] = [];
   for (let i = 0; i < uniq.length; i += BINANCE_SYMBOLS_PER_CONNECTION) {
     const chunk = uniq.slice(i, i + BINANCE_SYMBOLS_PER_CONNECTION);
-    const streams = chunk.map((s) => `${s.toLowerCase()}@depth@100ms`).join('/');
+    const streams = chunk.map((s) => `${s.toLowerCase()}@depth@100ms/${s.toLowerCase()}@${tradeStream}`).join('/');
     plans.push({
       id: `${venue}.ws.${plans.length}`,
       url: `${endpoints.wsBase}/stream?streams=${streams}`,

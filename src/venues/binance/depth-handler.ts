@@ -12,6 +12,8 @@
  * buffer is full it is dropped and the book marked stale; buffering restarts with the next event.
  */
 import { qobError } from '../../core/errors.ts';
+import { trade } from '../../domain/events.ts';
+import { splitConcatenatedPair } from '../concat-symbol.ts';
 import {
   type FeedHandlerOptions,
   type FrameCounters,
@@ -19,9 +21,11 @@ import {
   TrackedBook,
   type VenueFeedHandler,
 } from '../feed-handler.ts';
+import { scanDepthFrame } from './fast-depth.ts';
 import {
   type BinanceDepthEvent,
   type BinanceDepthSnapshot,
+  type BinanceTrade,
   depthUrlSymbol,
   malformed,
   parseDepthSnapshot,
@@ -64,11 +68,15 @@ export class BinanceDepthHandler implements VenueFeedHandler {
   private readonly frames: FrameReporter;
   /** REST snapshots rejected because they did not overlap the stream or predate the connection. */
   staleSnapshots = 0;
+  /** Public trades parsed and emitted through `options.onTrade` (trade and aggTrade events). */
+  trades = 0;
   private readonly rules: DepthRules;
   private readonly options: FeedHandlerOptions;
   private readonly maxBuffered: number;
   private readonly symbols = new Map<string, SymbolState>();
   private readonly connectTs = new Map<string, number>();
+  /** Venue symbol -> normalized symbol, learnt on first use. */
+  private readonly normalized = new Map<string, string>();
 
   constructor(venue: string, rules: DepthRules, options: FeedHandlerOptions = {}, limits: DepthHandlerLimits = {}) {
     this.venue = venue;
@@ -105,15 +113,24 @@ export class BinanceDepthHandler implements VenueFeedHandler {
 
   onFrame(conn: string, data: string, tsRecvMs: number): void {
     try {
-      const f = parseFrame(data, this.rules.futures);
-      if (f.kind === 'ignored') return;
-      if (f.kind === 'unknown') {
-        this.frames.unknown(f.what, conn);
-        return;
+      // Diff depth frames in the exact venue layout skip JSON.parse; anything else takes the full parser.
+      let ev = scanDepthFrame(data, this.rules.futures);
+      if (ev === undefined) {
+        const f = parseFrame(data, this.rules.futures);
+        if (f.kind === 'ignored') return;
+        if (f.kind === 'unknown') {
+          this.frames.unknown(f.what, conn);
+          return;
+        }
+        if (f.kind === 'trade') {
+          this.onTrade(f.trade, tsRecvMs);
+          return;
+        }
+        ev = f.event;
       }
-      const st = this.state(f.event.symbol);
+      const st = this.state(ev.symbol);
       this.link(st, conn, tsRecvMs);
-      this.onEvent(st, f.event, tsRecvMs);
+      this.onEvent(st, ev, tsRecvMs);
     } catch (e) {
       this.bad(e, conn);
     }
@@ -138,6 +155,45 @@ export class BinanceDepthHandler implements VenueFeedHandler {
   }
 
   // ---- internals ---------------------------------------------------------------------------------------
+
+  /**
+   * Builds the domain event (it validates price and size: a bad one throws and is counted as malformed),
+   * then counts and emits it. Trades do not depend on the book's sync state.
+   */
+  private onTrade(t: BinanceTrade, tsRecvMs: number): void {
+    const ev = trade({
+      venue: this.venue,
+      symbol: this.normalize(t.symbol),
+      price: t.price,
+      size: t.size,
+      aggressor: t.buyerIsMaker ? 'sell' : 'buy',
+      // Spot carries two id spaces (trade ids and aggregate ids) for the same symbol: aggregates get a prefix.
+      tradeId: t.aggregate && !this.rules.futures ? `a${t.tradeId}` : t.tradeId,
+      tsEventMs: t.tsEventMs,
+      tsRecvMs,
+    });
+    this.trades++;
+    this.options.onTrade?.(ev);
+  }
+
+  /** `NKNUSDT` -> `NKN-USDT` (spot); `BTCUSDT` -> `BTC-USDT-PERP`, `BTCUSDT_250328` -> `BTC-USDT-20250328` (USD-M). */
+  private normalize(venueSymbol: string): string {
+    let n = this.normalized.get(venueSymbol);
+    if (n !== undefined) return n;
+    if (!this.rules.futures) n = splitConcatenatedPair(this.venue, venueSymbol);
+    else {
+      const m = /^([A-Z0-9]+?)(?:_(\d{6}))?$/.exec(venueSymbol);
+      if (m?.[1] === undefined) {
+        throw qobError('QOB_ERR_INVALID_SYMBOL', `${this.venue}: cannot name ${venueSymbol.slice(0, 40)}`, {
+          venue: this.venue,
+        });
+      }
+      const pair = splitConcatenatedPair(this.venue, m[1]);
+      n = m[2] === undefined ? `${pair}-PERP` : `${pair}-20${m[2]}`;
+    }
+    if (this.normalized.size < 10_000) this.normalized.set(venueSymbol, n);
+    return n;
+  }
 
   private state(symbol: string): SymbolState {
     let st = this.symbols.get(symbol);

@@ -32,18 +32,33 @@ export interface BinanceDepthSnapshot {
   readonly asks: readonly RawLevel[];
 }
 
+/**
+ * One public trade: `trade` (spot `<symbol>@trade`, id `t`) or `aggTrade` (`<symbol>@aggTrade`, id `a`:
+ * one aggregate per taker order and price). `m` is "the buyer is the market maker", so the taker sold when
+ * it is true. Price and size are the venue's text, validated when the domain event is built.
+ */
+export interface BinanceTrade {
+  readonly symbol: string;
+  readonly aggregate: boolean;
+  readonly tradeId: number;
+  readonly price: string;
+  readonly size: string;
+  readonly buyerIsMaker: boolean;
+  /** `T`: trade time, ms since epoch. */
+  readonly tsEventMs: number;
+}
+
 export type BinanceFrame =
   | { readonly kind: 'depth'; readonly event: BinanceDepthEvent }
-  /** Known streams and replies this handler does not use (trades, klines, tickers, subscribe results). */
+  | { readonly kind: 'trade'; readonly trade: BinanceTrade }
+  /** Known streams and replies this handler does not use (klines, tickers, subscribe results). */
   | { readonly kind: 'ignored' }
   | { readonly kind: 'unknown'; readonly what: string };
 
 /** Stream types a Binance combined stream may carry that a book handler does not need. */
 const IGNORED_STREAM =
-  /^(aggTrade|trade|kline_\w+|continuousKline_\w+|bookTicker|ticker|ticker_\w+|miniTicker|avgPrice|markPrice(@1s)?|forceOrder|depth(5|10|20)(@\d+ms)?|compositeIndex|contractInfo|assetIndex(@1s)?)$/;
+  /^(kline_\w+|continuousKline_\w+|bookTicker|ticker|ticker_\w+|miniTicker|avgPrice|markPrice(@1s)?|forceOrder|depth(5|10|20)(@\d+ms)?|compositeIndex|contractInfo|assetIndex(@1s)?)$/;
 const IGNORED_EVENT = new Set([
-  'aggTrade',
-  'trade',
   'kline',
   'continuous_kline',
   '24hrTicker',
@@ -115,11 +130,13 @@ export function parseFrame(text: string, futures: boolean): BinanceFrame {
       lastDepthStream = o.stream;
       return depthOrThrow(d as Record<string, unknown>, futures);
     }
+    if (type === 'aggTrade' || type === 'trade') return tradeOrThrow(d as Record<string, unknown>, type);
     if (IGNORED_STREAM.test(type) || o.stream.startsWith('!')) return { kind: 'ignored' };
     return { kind: 'unknown', what: `stream ${o.stream.slice(0, 64)}` };
   }
   if (typeof o.e === 'string') {
     if (o.e === 'depthUpdate') return depthOrThrow(o, futures);
+    if (o.e === 'aggTrade' || o.e === 'trade') return tradeOrThrow(o, o.e);
     if (IGNORED_EVENT.has(o.e)) return { kind: 'ignored' };
     return { kind: 'unknown', what: `event ${o.e.slice(0, 64)}` };
   }
@@ -132,6 +149,31 @@ export function parseFrame(text: string, futures: boolean): BinanceFrame {
 function depthOrThrow(d: Record<string, unknown>, futures: boolean): BinanceFrame {
   if (d.e !== 'depthUpdate') throw malformed('depth stream frame is not a depthUpdate', { e: String(d.e) });
   return { kind: 'depth', event: parseDepthEvent(d, futures) };
+}
+
+function tradeOrThrow(d: Record<string, unknown>, type: 'aggTrade' | 'trade'): BinanceFrame {
+  if (d.e !== type) throw malformed(`${type} stream frame is not a ${type} event`, { e: String(d.e).slice(0, 32) });
+  return { kind: 'trade', trade: parseTrade(d, type === 'aggTrade') };
+}
+
+/** Parses a `trade` or `aggTrade` event body. Shape only: the decimals are checked by the domain event. */
+export function parseTrade(d: Record<string, unknown>, aggregate: boolean): BinanceTrade {
+  if (typeof d.s !== 'string' || d.s.length === 0) throw malformed('trade without symbol "s"');
+  const tradeId = seqId(d, aggregate ? 'a' : 't');
+  const T = seqId(d, 'T');
+  if (typeof d.p !== 'string' || typeof d.q !== 'string') {
+    throw malformed('trade "p" and "q" must be decimal strings', { symbol: d.s.slice(0, 32), tradeId });
+  }
+  if (typeof d.m !== 'boolean') throw malformed('trade "m" must be a boolean', { symbol: d.s.slice(0, 32), tradeId });
+  return {
+    symbol: d.s.toUpperCase(),
+    aggregate,
+    tradeId,
+    price: d.p,
+    size: d.q,
+    buyerIsMaker: d.m,
+    tsEventMs: T,
+  };
 }
 
 export function parseDepthSnapshot(text: string): BinanceDepthSnapshot {

@@ -13,19 +13,23 @@
  *   lost, not which book), and an unsubscribe needs the server's `chanId`, which a pure spec cannot know
  *   (subscribing again without it is refused as a duplicate, code 10301).
  * - Info code 20051 ("stop/restart websocket server, please reconnect"): we open a replacement socket.
- * - Limits: 25 channels per connection (we use 25 books) and 20 connections per minute on api-pub.
+ * - `trades` per symbol too: a snapshot of recent trades, then `te` (and a repeated `tu`) frames.
+ * - Limits: 25 channels per connection (we put 12 symbols, so 24 channels, on one) and 20 connections per
+ *   minute on api-pub.
  *   Ping `{"event":"ping","cid":1}` after 20 s without sending (answer `{"event":"pong",..}`); the server
  *   sends `[chanId,"hb"]` on a quiet channel every 15 s.
  * - REST `GET /v2/conf/pub:list:pair:exchange` for the pairs; public REST allows 10 to 90 requests per
  *   minute depending on the endpoint (we take 10).
  */
 import { qobError } from '../../core/errors.ts';
-import { createInstrument, type Instrument, parseNormalizedSymbol } from '../../domain/instrument.ts';
+import { createInstrument, type Instrument, normalizeSymbol, parseNormalizedSymbol } from '../../domain/instrument.ts';
 import type { ConnectionPlan, VenueConnectorSpec, VenueEndpoints } from '../connector-spec.ts';
 import { malformedMessage, parseJson } from '../wire-common.ts';
 import { FLAG_CHECKSUM, FLAG_SEQ_ALL } from './wire.ts';
 
 export const BITFINEX_CHANNELS_PER_CONNECTION = 25;
+/** Each symbol takes two channels (`book` and `trades`). */
+export const BITFINEX_SYMBOLS_PER_CONNECTION = Math.floor(BITFINEX_CHANNELS_PER_CONNECTION / 2);
 export const BITFINEX_DEFAULT_LEN = 250;
 const LENGTHS: ReadonlySet<number> = new Set([1, 25, 100, 250]);
 
@@ -40,6 +44,27 @@ export function bitfinexTradingSymbol(s: string): string {
 /** Bitfinex's own asset codes: Tether USDt is `UST`. */
 const TO_BFX: Readonly<Record<string, string>> = { USDT: 'UST' };
 const FROM_BFX: Readonly<Record<string, string>> = { UST: 'USDT' };
+
+/**
+ * A Bitfinex trading symbol as ours: `tBTCUSD` -> `BTC-USD`, `tBTCUST` -> `BTC-USDT`, `tDOGE:USD` ->
+ * `DOGE-USD`, `tBTCF0:USTF0` -> `BTC-USDT-PERP`. Throws QOB_ERR_INVALID_SYMBOL when the pair cannot be split.
+ */
+export function normalizedBitfinexSymbol(symbol: string): string {
+  const bq = symbol.startsWith('t') ? splitBitfinexPair(symbol.slice(1)) : undefined;
+  if (bq === undefined) {
+    throw qobError('QOB_ERR_INVALID_SYMBOL', `bitfinex: cannot split ${symbol.slice(0, 40)} into base and quote`, {
+      venue: 'bitfinex',
+      symbol: symbol.slice(0, 40),
+    });
+  }
+  const [b, q] = bq;
+  if (b.endsWith('F0') && q.endsWith('F0')) {
+    const base = b.slice(0, -2);
+    const quote = q.slice(0, -2);
+    return normalizeSymbol(FROM_BFX[base] ?? base, FROM_BFX[quote] ?? quote, 'perp');
+  }
+  return normalizeSymbol(FROM_BFX[b] ?? b, FROM_BFX[q] ?? q, 'spot');
+}
 
 /**
  * Our symbol as a Bitfinex trading symbol: `BTC-USD` -> `tBTCUSD`, `BTC-USDT` -> `tBTCUST`, codes longer
@@ -69,6 +94,7 @@ export function createBitfinexConnectorSpec(options: BitfinexConnectorOptions = 
   const conf = JSON.stringify({ event: 'conf', flags: FLAG_SEQ_ALL | FLAG_CHECKSUM });
   const subscribe = (symbol: string) =>
     JSON.stringify({ event: 'subscribe', channel: 'book', symbol, prec: 'P0', freq: 'F0', len: String(len) });
+  const trades = (symbol: string) => JSON.stringify({ event: 'subscribe', channel: 'trades', symbol });
   return {
     venue: 'bitfinex',
     defaultEndpoints: { wsBase: 'wss://api-pub.bitfinex.com', restBase: 'https://api-pub.bitfinex.com' },
@@ -76,13 +102,13 @@ export function createBitfinexConnectorSpec(options: BitfinexConnectorOptions = 
     plan(symbols: readonly string[], endpoints: VenueEndpoints): ConnectionPlan[] {
       const uniq = [...new Set(symbols.map(bitfinexTradingSymbol))];
       const plans: ConnectionPlan[] = [];
-      for (let i = 0; i < uniq.length; i += BITFINEX_CHANNELS_PER_CONNECTION) {
-        const chunk = uniq.slice(i, i + BITFINEX_CHANNELS_PER_CONNECTION);
+      for (let i = 0; i < uniq.length; i += BITFINEX_SYMBOLS_PER_CONNECTION) {
+        const chunk = uniq.slice(i, i + BITFINEX_SYMBOLS_PER_CONNECTION);
         plans.push({
           id: `bitfinex.ws.${plans.length}`,
           url: `${endpoints.wsBase}/ws/2`,
           symbols: chunk,
-          onOpen: [conf, ...chunk.map(subscribe)],
+          onOpen: [conf, ...chunk.map(subscribe), ...chunk.map(trades)],
         });
       }
       return plans;

@@ -8,6 +8,7 @@
  */
 import type { RawLevel } from '../../book/l2-book.ts';
 import { type QobError, qobError } from '../../core/errors.ts';
+import { type TradeEvent, trade } from '../../domain/events.ts';
 import {
   type FeedHandlerOptions,
   type FrameCounters,
@@ -16,7 +17,17 @@ import {
   type VenueFeedHandler,
 } from '../feed-handler.ts';
 import { BitfinexChecksumBuilder } from './checksum.ts';
-import { type BookEntry, FLAG_SEQ_ALL, isRecord, malformed, parseBookBody, parseChannelFrame } from './wire.ts';
+import { normalizedBitfinexSymbol } from './connector.ts';
+import {
+  type BitfinexTrade,
+  type BookEntry,
+  FLAG_SEQ_ALL,
+  isRecord,
+  malformed,
+  parseBookBody,
+  parseChannelFrame,
+  parseTradesBody,
+} from './wire.ts';
 
 export const BITFINEX_VENUE = 'bitfinex';
 /** Bitfinex's default book length when a subscription names none. */
@@ -35,6 +46,8 @@ interface Channel {
   readonly symbol: string;
   /** Set for price-level books we keep. */
   readonly book: BfxBook | undefined;
+  /** Set for trading-pair `trades` channels. */
+  readonly trades: boolean;
 }
 
 interface ConnState {
@@ -50,6 +63,8 @@ export class BitfinexFeedHandler implements VenueFeedHandler {
   private readonly options: FeedHandlerOptions;
   private readonly conns = new Map<string, ConnState>();
   private readonly byKey = new Map<string, BfxBook>();
+  /** Trades emitted (`trades` channels: snapshots and `te` updates). */
+  trades = 0;
 
   constructor(options: FeedHandlerOptions = {}) {
     this.options = options;
@@ -121,6 +136,10 @@ export class BitfinexFeedHandler implements VenueFeedHandler {
     if (f.seq !== undefined) this.checkSequence(state, f.seq, ts);
     const ch = state.channels.get(f.chanId);
     if (ch === undefined) throw this.unknown(`frame on unknown channel ${f.chanId}`);
+    if (ch.trades) {
+      this.onTrades(ch.symbol, parseTradesBody(o, f.end), ts);
+      return;
+    }
     if (ch.book === undefined) {
       if (o[1] === 'hb') return;
       throw this.unknown(`${ch.channel} frame (${ch.symbol})`);
@@ -204,7 +223,39 @@ export class BitfinexFeedHandler implements VenueFeedHandler {
       book.len = len;
       book.conn = conn;
     }
-    state.channels.set(chanId, { channel: o.channel, symbol, book });
+    const trades = o.channel === 'trades' && symbol.startsWith('t');
+    state.channels.set(chanId, { channel: o.channel, symbol, book, trades });
+  }
+
+  /**
+   * Trades are emitted whatever the books' state. The snapshot (newest first) is emitted oldest first;
+   * `tu` repeats a trade already sent as `te` (same ID), so only `te` is emitted. A bad trade rejects the
+   * whole frame.
+   */
+  private onTrades(symbol: string, body: ReturnType<typeof parseTradesBody>, ts: number): void {
+    if (body.kind === 'heartbeat') return;
+    let raw: readonly BitfinexTrade[];
+    if (body.kind === 'snapshot') raw = [...body.trades].reverse();
+    else if (body.kind === 'te') raw = [body.trade];
+    else return;
+    const sym = normalizedBitfinexSymbol(symbol);
+    const events: TradeEvent[] = new Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const t = raw[i] as BitfinexTrade;
+      events[i] = trade({
+        venue: BITFINEX_VENUE,
+        symbol: sym,
+        price: t.price,
+        size: t.amount,
+        aggressor: t.side,
+        tradeId: t.id,
+        tsEventMs: t.mts,
+        tsRecvMs: ts,
+      });
+    }
+    this.trades += events.length;
+    const on = this.options.onTrade;
+    if (on !== undefined) for (const e of events) on(e);
   }
 
   private snapshot(b: BfxBook, entries: readonly BookEntry[], ts: number): void {

@@ -81,3 +81,48 @@ export function parseBookBody(a: readonly unknown[], end: number): BookBody {
 }
 
 const HEARTBEAT: BookBody = { kind: 'heartbeat' };
+
+/** A trade `[ID, MTS, AMOUNT, PRICE]`; numbers as `String(n)`, the venue's own JSON representation. */
+export interface BitfinexTrade {
+  readonly id: number;
+  readonly mts: number;
+  /** Absolute amount text. */
+  readonly amount: string;
+  readonly price: string;
+  /** Taker side: the sign of AMOUNT (positive buy, negative sell). */
+  readonly side: 'buy' | 'sell';
+}
+
+export type TradesBody =
+  | { readonly kind: 'heartbeat' }
+  /** The snapshot on subscribe (newest first, as sent). */
+  | { readonly kind: 'snapshot'; readonly trades: readonly BitfinexTrade[] }
+  /** `te` (executed) or `tu` (the same trade again, updated): both carry the full trade. */
+  | { readonly kind: 'te' | 'tu'; readonly trade: BitfinexTrade };
+
+function tradeEntry(v: unknown): BitfinexTrade {
+  if (!Array.isArray(v) || v.length < 4) throw malformed('a trade must be [ID, MTS, AMOUNT, PRICE]');
+  const id = num(v[0], 'trade ID');
+  const mts = num(v[1], 'trade MTS');
+  const amount = num(v[2], 'trade AMOUNT');
+  const price = num(v[3], 'trade PRICE');
+  if (!Number.isSafeInteger(id) || id < 0) throw malformed('trade ID must be a non-negative integer');
+  if (mts < 0) throw malformed('trade MTS must not be negative');
+  if (amount === 0) throw malformed('trade AMOUNT must not be zero', { id });
+  const a = String(amount);
+  return { id, mts, amount: amount < 0 ? a.slice(1) : a, price: String(price), side: amount > 0 ? 'buy' : 'sell' };
+}
+
+/** The body `a[1..end)` of a frame on a trading-pair `trades` channel (see `parseChannelFrame`). */
+export function parseTradesBody(a: readonly unknown[], end: number): TradesBody {
+  const b0 = a[1];
+  if (b0 === 'hb') return HEARTBEAT_TRADES;
+  if (b0 === 'te' || b0 === 'tu') {
+    if (end !== 3) throw malformed(`a "${b0}" frame must carry one trade`);
+    return { kind: b0, trade: tradeEntry(a[2]) };
+  }
+  if (!Array.isArray(b0) || end !== 2) throw malformed('a trades frame must carry one array');
+  return { kind: 'snapshot', trades: b0.map(tradeEntry) };
+}
+
+const HEARTBEAT_TRADES: TradesBody = { kind: 'heartbeat' };

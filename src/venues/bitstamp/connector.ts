@@ -8,6 +8,7 @@
  *   checksum: every book starts (and restarts) from the REST snapshot `GET /api/v2/order_book/<pair>/`,
  *   fetched right after each connect while the diffs buffer; the handler drops diffs at or before its
  *   `microtimestamp`.
+ * - Trades: `live_trades_<pair>` per pair, subscribed after the books (`*_str` fields are the exact text).
  * - `{"event":"bts:request_reconnect"}`: the server is going away (maintenance); we open a replacement
  *   socket at once (a rotation) instead of waiting for the close.
  * - Liveness: the server sends nothing on a quiet channel; we send `{"event":"bts:heartbeat"}` after 20 s
@@ -53,7 +54,10 @@ export const bitstampConnector: VenueConnectorSpec = {
         id: `bitstamp.ws.${plans.length}`,
         url: endpoints.wsBase,
         symbols: chunk,
-        onOpen: chunk.map((p) => JSON.stringify({ event: 'bts:subscribe', data: { channel: `diff_order_book_${p}` } })),
+        onOpen: [
+          ...chunk.map((p) => JSON.stringify({ event: 'bts:subscribe', data: { channel: `diff_order_book_${p}` } })),
+          ...chunk.map((p) => JSON.stringify({ event: 'bts:subscribe', data: { channel: `live_trades_${p}` } })),
+        ],
       });
     }
     return plans;

@@ -14,6 +14,8 @@
  * book marked stale, and buffering restarts with the next diff.
  */
 import { qobError } from '../../core/errors.ts';
+import { trade } from '../../domain/events.ts';
+import { normalizeSymbol } from '../../domain/instrument.ts';
 import {
   type FeedHandlerOptions,
   type FrameCounters,
@@ -21,7 +23,15 @@ import {
   TrackedBook,
   type VenueFeedHandler,
 } from '../feed-handler.ts';
-import { type BitstampBook, orderBookUrlPair, parseFrame, parseOrderBook, subscribedPair } from './wire.ts';
+import {
+  type BitstampBook,
+  type BitstampTrade,
+  orderBookUrlPair,
+  parseFrame,
+  parseOrderBook,
+  splitBitstampPair,
+  subscribedPair,
+} from './wire.ts';
 
 interface PairState {
   readonly tb: TrackedBook;
@@ -44,6 +54,10 @@ export class BitstampFeedHandler implements VenueFeedHandler {
   private readonly frames: FrameReporter;
   /** Snapshots discarded because they predate the connection streaming the pair. */
   staleSnapshots = 0;
+  /** Trades emitted (`live_trades_<pair>`). */
+  trades = 0;
+  /** Normalized symbol by pair (`ethusd` -> `ETH-USD`). */
+  private readonly normalized = new Map<string, string>();
   private readonly options: FeedHandlerOptions;
   private readonly maxBuffered: number;
   private readonly pairs = new Map<string, PairState>();
@@ -95,6 +109,9 @@ export class BitstampFeedHandler implements VenueFeedHandler {
           for (const p of this.pairs.values()) {
             if (p.conn === conn) this.reset(p, 'bts:request_reconnect', tsRecvMs);
           }
+          return;
+        case 'trade':
+          this.onTrade(f.trade, tsRecvMs);
           return;
         case 'diff': {
           const p = this.state(f.diff.pair);
@@ -223,6 +240,39 @@ export class BitstampFeedHandler implements VenueFeedHandler {
       p.synced = false;
       p.buffer = [];
     }
+  }
+
+  /** Trades do not depend on the book: they are emitted whatever its sync state. */
+  private onTrade(t: BitstampTrade, tsRecvMs: number): void {
+    const e = trade({
+      venue: this.venue,
+      symbol: this.symbolOf(t.pair),
+      price: t.price,
+      size: t.amount,
+      aggressor: t.side,
+      tradeId: t.id,
+      tsEventMs: t.micros / 1000,
+      tsRecvMs,
+    });
+    this.trades++;
+    this.options.onTrade?.(e);
+  }
+
+  private symbolOf(pair: string): string {
+    let s = this.normalized.get(pair);
+    if (s === undefined) {
+      const bq = splitBitstampPair(pair);
+      if (bq === undefined) {
+        throw qobError('QOB_ERR_INVALID_SYMBOL', `bitstamp: no known quote currency ends pair ${pair}`, {
+          venue: this.venue,
+          pair,
+        });
+      }
+      s = normalizeSymbol(bq[0], bq[1], 'spot');
+      if (this.normalized.size >= 4096) this.normalized.clear(); // bounded: pairs come from the venue
+      this.normalized.set(pair, s);
+    }
+    return s;
   }
 
   private bad(e: unknown, conn: string): void {

@@ -14,15 +14,28 @@ export interface BitstampBook {
   readonly asks: readonly RawLevel[];
 }
 
+/** A `live_trades_<pair>` trade, number text taken from the exact `*_str` fields. */
+export interface BitstampTrade {
+  readonly pair: string;
+  /** `id`, a safe integer. */
+  readonly id: number;
+  readonly price: string;
+  readonly amount: string;
+  /** `type` 0 is a buy, 1 a sell (the taker's side). */
+  readonly side: 'buy' | 'sell';
+  readonly micros: number;
+}
+
 export type BitstampFrame =
   | { readonly kind: 'diff'; readonly diff: BitstampBook }
+  | { readonly kind: 'trade'; readonly trade: BitstampTrade }
   | { readonly kind: 'subscribed'; readonly pair: string }
   | { readonly kind: 'reconnect' }
   | { readonly kind: 'ignored' }
   | { readonly kind: 'unknown'; readonly what: string };
 
-/** Channel prefixes a book handler does not use (trades, orders, top-100 snapshots). */
-const IGNORED_CHANNEL = /^(live_trades|live_orders|order_book|detail_order_book|full_order_book)_[a-z0-9]+$/;
+/** Channel prefixes the handler does not use (orders, top-100 snapshots). */
+const IGNORED_CHANNEL = /^(live_orders|order_book|detail_order_book|full_order_book)_[a-z0-9]+$/;
 
 export function malformed(message: string, context: Record<string, unknown> = {}) {
   return malformedMessage('bitstamp', message, context);
@@ -71,7 +84,11 @@ export function parseFrame(text: string): BitstampFrame {
     }
     case 'bts:request_reconnect':
       return { kind: 'reconnect' };
-    case 'trade':
+    case 'trade': {
+      const m = /^live_trades_([a-z0-9]+)$/.exec(channel);
+      if (m?.[1] === undefined) return { kind: 'unknown', what: `trade on channel ${channel.slice(0, 64)}` };
+      return { kind: 'trade', trade: parseTrade(m[1], o.data) };
+    }
     case 'order_created':
     case 'order_changed':
     case 'order_deleted':
@@ -81,6 +98,35 @@ export function parseFrame(text: string): BitstampFrame {
     default:
       return { kind: 'unknown', what: `event ${event.slice(0, 64)}` };
   }
+}
+
+/**
+ * `{"data":{"id","amount_str","price_str","type","microtimestamp",..},"channel":"live_trades_<pair>",
+ * "event":"trade"}`: the `*_str` fields are the exact text (`amount` and `price` are JSON numbers).
+ */
+function parseTrade(pair: string, d: unknown): BitstampTrade {
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) throw malformed('trade without "data"', { pair });
+  const t = d as Record<string, unknown>;
+  if (typeof t.price_str !== 'string' || typeof t.amount_str !== 'string') {
+    throw malformed('trade "price_str" and "amount_str" must be strings', { pair });
+  }
+  if (typeof t.id !== 'number' || !Number.isSafeInteger(t.id) || t.id < 0) {
+    throw malformed('trade "id" must be a non-negative integer', { pair });
+  }
+  const side = t.type === 0 ? 'buy' : t.type === 1 ? 'sell' : undefined;
+  if (side === undefined) throw malformed('trade "type" must be 0 (buy) or 1 (sell)', { pair, type: String(t.type) });
+  return { pair, id: t.id, price: t.price_str, amount: t.amount_str, side, micros: micros(t.microtimestamp) };
+}
+
+/** Quote currencies tried, longest first, to split a pair written without a separator (`ethusd`). */
+const QUOTES = ['pyusd', 'rlusd', 'usdt', 'usdc', 'usd', 'eur', 'gbp', 'btc', 'eth', 'pax'];
+
+/** `ethusd` -> [`ETH`, `USD`], `usdcusdt` -> [`USDC`, `USDT`]; undefined when no known quote ends it. */
+export function splitBitstampPair(pair: string): [string, string] | undefined {
+  for (const q of QUOTES) {
+    if (pair.length > q.length && pair.endsWith(q)) return [pair.slice(0, -q.length).toUpperCase(), q.toUpperCase()];
+  }
+  return undefined;
 }
 
 /** The pair of a REST order book URL (`.../api/v2/order_book/btcusd/`), or undefined if not one. */

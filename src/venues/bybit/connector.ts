@@ -66,6 +66,7 @@ export interface BybitConnectorOptions {
 export function createBybitConnectorSpec(options: BybitConnectorOptions = {}): VenueConnectorSpec {
   const depth = options.depth ?? BYBIT_DEFAULT_DEPTH;
   const topic = (sym: string) => `orderbook.${depth}.${sym}`;
+  const tradeTopic = (sym: string) => `publicTrade.${sym}`;
   const frame = (op: 'subscribe' | 'unsubscribe', topics: readonly string[]) => JSON.stringify({ op, args: topics });
   return {
     venue: 'bybit',
@@ -86,6 +87,10 @@ export function createBybitConnectorSpec(options: BybitConnectorOptions = {}): V
           const onOpen: string[] = [];
           for (let j = 0; j < chunk.length; j += BYBIT_ARGS_PER_SUBSCRIBE) {
             onOpen.push(frame('subscribe', chunk.slice(j, j + BYBIT_ARGS_PER_SUBSCRIBE).map(topic)));
+          }
+          // Public trades (`publicTrade.{symbol}`), after the books so the books' subscriptions go first.
+          for (let j = 0; j < chunk.length; j += BYBIT_ARGS_PER_SUBSCRIBE) {
+            onOpen.push(frame('subscribe', chunk.slice(j, j + BYBIT_ARGS_PER_SUBSCRIBE).map(tradeTopic)));
           }
           plans.push({
             id: `bybit.${cat}.${i / BYBIT_TOPICS_PER_CONNECTION}`,

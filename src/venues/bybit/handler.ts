@@ -1,3 +1,6 @@
+import { qobError } from '../../core/errors.ts';
+import { type TradeEvent, trade } from '../../domain/events.ts';
+import { splitConcatenatedPair } from '../concat-symbol.ts';
 import {
   type FeedHandlerOptions,
   type FrameCounters,
@@ -5,7 +8,8 @@ import {
   TrackedBook,
   type VenueFeedHandler,
 } from '../feed-handler.ts';
-import { type BybitBookMessage, categoryOfUrl, parseFrame } from './wire.ts';
+import { scanBookFrame } from './fast-book.ts';
+import { type BybitBookMessage, type BybitTrade, categoryOfUrl, parseFrame } from './wire.ts';
 
 interface TopicState {
   readonly tb: TrackedBook;
@@ -19,6 +23,8 @@ export class BybitFeedHandler implements VenueFeedHandler {
   private readonly options: FeedHandlerOptions;
   private readonly categories = new Map<string, string>();
   private readonly topics = new Map<string, TopicState>();
+  /** Public trades parsed and emitted through `options.onTrade`. */
+  trades = 0;
 
   constructor(options: FeedHandlerOptions = {}) {
     this.options = options;
@@ -52,15 +58,46 @@ export class BybitFeedHandler implements VenueFeedHandler {
 
   onFrame(conn: string, data: string, tsRecvMs: number): void {
     try {
+      // Book pushes in the exact venue layout skip JSON.parse; anything else takes the full parser.
+      const fast = scanBookFrame(data);
+      if (fast !== undefined) {
+        this.onBook(conn, fast, tsRecvMs);
+        return;
+      }
       const f = parseFrame(data);
       if (f.kind === 'ignored') return;
       if (f.kind === 'unknown') {
         this.frames.unknown(f.what, conn);
         return;
       }
+      if (f.kind === 'trades') {
+        this.onTrades(conn, f.trades, tsRecvMs);
+        return;
+      }
       this.onBook(conn, f.msg, tsRecvMs);
     } catch (e) {
       this.frames.failed(e, conn);
+    }
+  }
+
+  /** Every trade of the push is validated before any is emitted. Independent of book sync. */
+  private onTrades(conn: string, list: readonly BybitTrade[], tsRecvMs: number): void {
+    const category = this.categories.get(conn) ?? conn;
+    const events: TradeEvent[] = list.map((t) =>
+      trade({
+        venue: this.venue,
+        symbol: normalizedSymbol(category, t.symbol),
+        price: t.price,
+        size: t.size,
+        aggressor: t.taker,
+        tradeId: t.tradeId,
+        tsEventMs: t.tsEventMs,
+        tsRecvMs,
+      }),
+    );
+    for (const ev of events) {
+      this.trades++;
+      this.options.onTrade?.(ev);
     }
   }
 
@@ -96,6 +133,16 @@ export class BybitFeedHandler implements VenueFeedHandler {
     tb.book.truncate(msg.depth);
     tb.checkCrossed(tsMs);
   }
+}
+
+/** `spot` `BTCUSDT` -> `BTC-USDT`; `linear` `BTCUSDT` -> `BTC-USDT-PERP`; anything else is refused. */
+function normalizedSymbol(category: string, symbol: string): string {
+  if (category === 'spot') return splitConcatenatedPair('bybit', symbol);
+  if (category === 'linear' && /^[A-Z0-9]+$/.test(symbol)) return `${splitConcatenatedPair('bybit', symbol)}-PERP`;
+  throw qobError('QOB_ERR_INVALID_SYMBOL', `bybit: no trade symbol mapping for ${category} ${symbol.slice(0, 40)}`, {
+    venue: 'bybit',
+    category,
+  });
 }
 
 export function createBybitFeedHandler(options: FeedHandlerOptions = {}): BybitFeedHandler {

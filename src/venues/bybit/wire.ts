@@ -24,14 +24,28 @@ export interface BybitBookMessage {
   readonly asks: readonly RawLevel[];
 }
 
+/**
+ * One public trade of `publicTrade.{symbol}` (v5 docs, "Trade"): `S` is the taker's side, `i` the trade
+ * id (text), `T` the trade time in ms, `p`/`v` price and size as the venue's text.
+ */
+export interface BybitTrade {
+  readonly symbol: string;
+  readonly taker: 'buy' | 'sell';
+  readonly tradeId: string;
+  readonly price: string;
+  readonly size: string;
+  readonly tsEventMs: number;
+}
+
 export type BybitFrame =
   | { readonly kind: 'book'; readonly msg: BybitBookMessage }
+  | { readonly kind: 'trades'; readonly trades: readonly BybitTrade[] }
   | { readonly kind: 'ignored' }
   | { readonly kind: 'unknown'; readonly what: string };
 
 /** Public topics a book handler does not use. */
 const IGNORED_TOPIC =
-  /^(publicTrade|tickers|kline|kline_lt|tickers_lt|lt|liquidation|allLiquidation|insurance|priceLimit|adlAlert|orderbook_rpi)\./;
+  /^(tickers|kline|kline_lt|tickers_lt|lt|liquidation|allLiquidation|insurance|priceLimit|adlAlert|orderbook_rpi)\./;
 
 export function malformed(message: string, context: Record<string, unknown> = {}) {
   return malformedMessage('bybit', message, context);
@@ -67,6 +81,7 @@ export function parseFrame(text: string): BybitFrame {
   const m = o.topic === lastBookTopic?.[0] ? lastBookTopic : /^orderbook\.(\d+)\.([A-Za-z0-9_-]+)$/.exec(o.topic);
   if (m !== null) lastBookTopic = m;
   if (m === null) {
+    if (o.topic.startsWith('publicTrade.')) return { kind: 'trades', trades: parseTrades(o) };
     if (IGNORED_TOPIC.test(o.topic)) return { kind: 'ignored' };
     return { kind: 'unknown', what: `topic ${o.topic.slice(0, 64)}` };
   }
@@ -98,6 +113,38 @@ export function parseFrame(text: string): BybitFrame {
       asks: levels(data.a, 'a'),
     },
   };
+}
+
+/** Parses the `data` array of a `publicTrade.{symbol}` push (shape only: the domain event checks decimals). */
+export function parseTrades(o: Record<string, unknown>): BybitTrade[] {
+  const topicSymbol = String(o.topic).slice('publicTrade.'.length);
+  if (!Array.isArray(o.data)) throw malformed('publicTrade push without a "data" array', { topic: String(o.topic) });
+  const out: BybitTrade[] = [];
+  for (let i = 0; i < o.data.length; i++) {
+    const t: unknown = o.data[i];
+    if (typeof t !== 'object' || t === null || Array.isArray(t))
+      throw malformed(`publicTrade data[${i}] must be an object`);
+    const r = t as Record<string, unknown>;
+    if (r.s !== topicSymbol) throw malformed(`publicTrade data[${i}].s does not match the topic`, { topic: o.topic });
+    if (r.S !== 'Buy' && r.S !== 'Sell') throw malformed(`publicTrade data[${i}].S must be Buy or Sell`, { index: i });
+    if (typeof r.p !== 'string' || typeof r.v !== 'string') {
+      throw malformed(`publicTrade data[${i}] "p" and "v" must be decimal strings`, { index: i });
+    }
+    if (typeof r.i !== 'string' || r.i.length === 0) throw malformed(`publicTrade data[${i}] without trade id "i"`);
+    const T = r.T;
+    if (typeof T !== 'number' || !Number.isSafeInteger(T) || T < 0) {
+      throw malformed(`publicTrade data[${i}].T must be epoch milliseconds`, { index: i });
+    }
+    out.push({
+      symbol: topicSymbol,
+      taker: r.S === 'Buy' ? 'buy' : 'sell',
+      tradeId: r.i,
+      price: r.p,
+      size: r.v,
+      tsEventMs: T,
+    });
+  }
+  return out;
 }
 
 /** The category of a v5 public socket from its URL (`wss://stream.bybit.com/v5/public/linear`). */

@@ -53,6 +53,7 @@ export const coinbaseConnector: VenueConnectorSpec = {
         onOpen: [
           JSON.stringify({ type: 'subscribe', channel: 'heartbeats' }),
           JSON.stringify({ type: 'subscribe', product_ids: chunk, channel: 'level2' }),
+          JSON.stringify({ type: 'subscribe', product_ids: chunk, channel: 'market_trades' }),
         ],
       });
     }

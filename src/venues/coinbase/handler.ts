@@ -1,3 +1,4 @@
+import { trade } from '../../domain/events.ts';
 import {
   type FeedHandlerOptions,
   type FrameCounters,
@@ -5,7 +6,7 @@ import {
   TrackedBook,
   type VenueFeedHandler,
 } from '../feed-handler.ts';
-import { type CoinbaseBookEvent, parseFrame } from './wire.ts';
+import { type CoinbaseBookEvent, type CoinbaseTrade, parseFrame, parseMarketTrades } from './wire.ts';
 
 interface ProductState {
   readonly tb: TrackedBook;
@@ -18,6 +19,8 @@ export class CoinbaseFeedHandler implements VenueFeedHandler {
   private readonly frames: FrameReporter;
   /** Sequence gaps seen per connection (each invalidates every book of the connection). */
   sequenceGaps = 0;
+  /** Public trades parsed and emitted through `options.onTrade` (`market_trades` updates, legacy `match`). */
+  trades = 0;
   private readonly options: FeedHandlerOptions;
   private readonly products = new Map<string, ProductState>();
   /** Last `sequence_num` per connection. */
@@ -62,6 +65,10 @@ export class CoinbaseFeedHandler implements VenueFeedHandler {
         case 'advanced':
           if (f.sequenceNum !== undefined) this.checkSequence(conn, f.sequenceNum, f.channel, tsRecvMs);
           for (const ev of f.events) this.onBook(conn, ev, tsRecvMs);
+          if (f.tradeEvents.length > 0) this.onTrades(parseMarketTrades(f.tradeEvents), tsRecvMs);
+          return;
+        case 'trade':
+          this.onTrades([f.trade], tsRecvMs);
           return;
         case 'legacy':
           this.onBook(conn, f.event, tsRecvMs);
@@ -69,6 +76,26 @@ export class CoinbaseFeedHandler implements VenueFeedHandler {
       }
     } catch (e) {
       this.frames.failed(e, conn);
+    }
+  }
+
+  /** Every trade of the frame is validated before any is emitted. Independent of book sync. */
+  private onTrades(list: readonly CoinbaseTrade[], tsRecvMs: number): void {
+    const events = list.map((t) =>
+      trade({
+        venue: this.venue,
+        symbol: t.productId,
+        price: t.price,
+        size: t.size,
+        aggressor: t.taker,
+        tradeId: t.tradeId,
+        tsEventMs: t.tsEventMs,
+        tsRecvMs,
+      }),
+    );
+    for (const ev of events) {
+      this.trades++;
+      this.options.onTrade?.(ev);
     }
   }
 

@@ -18,6 +18,21 @@ export interface CoinbaseBookEvent {
   readonly asks: RawLevel[];
 }
 
+/**
+ * One public trade. Coinbase's `side` is the MAKER's side, on both feeds (Exchange docs, `match`: "The side
+ * field indicates the maker order side"; Advanced Trade `market_trades` behaves the same: in the real
+ * capture 17 of 17 BUY trades printed at the best bid and 47 of 47 SELL trades at the best ask), so the
+ * taker is the other side.
+ */
+export interface CoinbaseTrade {
+  readonly productId: string;
+  readonly tradeId: string;
+  readonly price: string;
+  readonly size: string;
+  readonly taker: 'buy' | 'sell';
+  readonly tsEventMs: number;
+}
+
 export type CoinbaseFrame =
   /** Advanced Trade envelope: sequence checked on every channel. */
   | {
@@ -25,8 +40,15 @@ export type CoinbaseFrame =
       readonly channel: string;
       readonly sequenceNum: number | undefined;
       readonly events: CoinbaseBookEvent[];
+      /**
+       * The raw `events` of a `market_trades` frame (else empty): the handler parses them with
+       * `parseMarketTrades` after the sequence check, so a bad trade never looks like a lost frame.
+       */
+      readonly tradeEvents: readonly unknown[];
     }
   | { readonly kind: 'legacy'; readonly event: CoinbaseBookEvent }
+  /** Legacy Exchange `match`. */
+  | { readonly kind: 'trade'; readonly trade: CoinbaseTrade }
   | { readonly kind: 'ignored' }
   | { readonly kind: 'unknown'; readonly what: string };
 
@@ -36,7 +58,6 @@ const IGNORED_CHANNELS = new Set([
   'subscriptions',
   'ticker',
   'ticker_batch',
-  'market_trades',
   'candles',
   'status',
   'user',
@@ -47,7 +68,6 @@ const IGNORED_TYPES = new Set([
   'subscriptions',
   'heartbeat',
   'ticker',
-  'match',
   'last_match',
   'received',
   'open',
@@ -100,6 +120,56 @@ function parseL2Event(v: unknown): CoinbaseBookEvent {
   return { productId: pid, snapshot: e.type === 'snapshot', bids, asks };
 }
 
+const ISO_UTC = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z$/;
+
+/** `2026-08-09T21:05:42.514318Z` -> epoch ms (fraction kept to the microsecond). */
+function isoMs(v: unknown, what: string): number {
+  const m = typeof v === 'string' ? ISO_UTC.exec(v) : null;
+  const whole = m?.[1] === undefined ? Number.NaN : Date.parse(`${m[1]}Z`);
+  if (m === null || !Number.isFinite(whole)) throw malformed(`${what} must be an ISO 8601 UTC time`);
+  const frac = m[2] === undefined ? 0 : Number(`0${m[2].slice(0, 7)}`) * 1000;
+  return whole + Math.round(frac * 1000) / 1000;
+}
+
+/** One trade of `market_trades` (`trade_id`, `time`) or a legacy `match` (`trade_id` as a number). */
+function parseTrade(t: Record<string, unknown>, what: string): CoinbaseTrade {
+  const pid = productId(t);
+  const id = t.trade_id;
+  const tradeId =
+    typeof id === 'string' && id !== '' ? id : typeof id === 'number' && Number.isSafeInteger(id) ? String(id) : '';
+  if (tradeId === '') throw malformed(`${what} without "trade_id"`, { product: pid });
+  if (typeof t.price !== 'string' || typeof t.size !== 'string') {
+    throw malformed(`${what} "price" and "size" must be decimal strings`, { product: pid, tradeId });
+  }
+  const side = typeof t.side === 'string' ? t.side.toLowerCase() : '';
+  if (side !== 'buy' && side !== 'sell') throw malformed(`${what} side must be BUY or SELL`, { product: pid, tradeId });
+  return {
+    productId: pid,
+    tradeId,
+    price: t.price,
+    size: t.size,
+    taker: side === 'buy' ? 'sell' : 'buy', // `side` is the maker's
+    tsEventMs: isoMs(t.time, `${what} "time"`),
+  };
+}
+
+/**
+ * The trades of a `market_trades` frame's `events`, `update` events only: a `snapshot` replays trades from
+ * before the subscription (they would be emitted again after every reconnect).
+ */
+export function parseMarketTrades(events: readonly unknown[]): CoinbaseTrade[] {
+  const out: CoinbaseTrade[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const e = obj(events[i], `market_trades events[${i}]`);
+    if (e.type !== 'snapshot' && e.type !== 'update')
+      throw malformed('market_trades event type must be snapshot or update');
+    if (!Array.isArray(e.trades)) throw malformed(`market_trades events[${i}] without "trades"`);
+    const list = e.trades.map((t, j) => parseTrade(obj(t, `trades[${j}]`), 'market_trades trade'));
+    if (e.type === 'update') out.push(...list);
+  }
+  return out;
+}
+
 export function parseFrame(text: string): CoinbaseFrame {
   let v: unknown;
   try {
@@ -124,9 +194,15 @@ export function parseFrame(text: string): CoinbaseFrame {
     }
     if (o.channel === 'l2_data') {
       if (!Array.isArray(o.events)) throw malformed('l2_data frame without "events"');
-      return { kind: 'advanced', channel: o.channel, sequenceNum, events: o.events.map(parseL2Event) };
+      return { kind: 'advanced', channel: o.channel, sequenceNum, events: o.events.map(parseL2Event), tradeEvents: [] };
     }
-    if (IGNORED_CHANNELS.has(o.channel)) return { kind: 'advanced', channel: o.channel, sequenceNum, events: [] };
+    if (o.channel === 'market_trades') {
+      if (!Array.isArray(o.events)) throw malformed('market_trades frame without "events"');
+      return { kind: 'advanced', channel: o.channel, sequenceNum, events: [], tradeEvents: o.events };
+    }
+    if (IGNORED_CHANNELS.has(o.channel)) {
+      return { kind: 'advanced', channel: o.channel, sequenceNum, events: [], tradeEvents: [] };
+    }
     return { kind: 'unknown', what: `channel ${o.channel.slice(0, 64)}` };
   }
   if (typeof o.type === 'string') {
@@ -152,6 +228,7 @@ export function parseFrame(text: string): CoinbaseFrame {
       }
       return { kind: 'legacy', event: { productId: pid, snapshot: false, bids, asks } };
     }
+    if (o.type === 'match') return { kind: 'trade', trade: parseTrade(o, 'match') };
     if (IGNORED_TYPES.has(o.type)) return { kind: 'ignored' };
     return { kind: 'unknown', what: `type ${o.type.slice(0, 64)}` };
   }

@@ -5,6 +5,7 @@
  * - One public socket `wss://ws.kraken.com/v2`; channel `book` with depth 10, 25, 100, 500 or 1000: we take
  *   1000, the deepest public book. Every message (the snapshot too) carries a CRC32 of the top 10 levels,
  *   the only gap detector (no sequence numbers), so the handler truncates to the depth and verifies.
+ * - Channel `trade` (after the books, same batches, `snapshot: false`): taker side, `trade_id`, RFC 3339 time.
  * - The `instrument` channel is subscribed first on every socket: its `price_precision`/`qty_precision`
  *   format v2's JSON-number levels for the checksum (../shared/design/venue-sync-rules.md).
  * - v2 symbols are `BTC/USD` (v1 and REST `wsname` say `XBT/USD`): plan symbols are v2 symbols, spelled as
@@ -40,6 +41,9 @@ export function createKrakenConnectorSpec(options: KrakenConnectorOptions = {}):
   }
   const book = (method: 'subscribe' | 'unsubscribe', symbols: readonly string[]) =>
     JSON.stringify({ method, params: { channel: 'book', symbol: symbols, depth } });
+  // Trades: live ones only (`snapshot: false`), so a reconnect does not re-send the last 50 trades.
+  const trades = (symbols: readonly string[]) =>
+    JSON.stringify({ method: 'subscribe', params: { channel: 'trade', symbol: symbols, snapshot: false } });
   const instrument = JSON.stringify({ method: 'subscribe', params: { channel: 'instrument', snapshot: true } });
   return {
     venue: 'kraken',
@@ -53,6 +57,9 @@ export function createKrakenConnectorSpec(options: KrakenConnectorOptions = {}):
         const onOpen: string[] = [instrument];
         for (let j = 0; j < chunk.length; j += KRAKEN_SYMBOLS_PER_SUBSCRIBE) {
           onOpen.push(book('subscribe', chunk.slice(j, j + KRAKEN_SYMBOLS_PER_SUBSCRIBE)));
+        }
+        for (let j = 0; j < chunk.length; j += KRAKEN_SYMBOLS_PER_SUBSCRIBE) {
+          onOpen.push(trades(chunk.slice(j, j + KRAKEN_SYMBOLS_PER_SUBSCRIBE)));
         }
         plans.push({ id: `kraken.ws.${plans.length}`, url: `${endpoints.wsBase}/v2`, symbols: chunk, onOpen });
       }

@@ -4,6 +4,8 @@
  * After every message: apply the levels in order, truncate each side to the subscribed depth, then verify.
  */
 import { type QobError, qobError } from '../../core/errors.ts';
+import { type TradeEvent, trade } from '../../domain/events.ts';
+import { normalizeSymbol } from '../../domain/instrument.ts';
 import {
   type FeedHandlerOptions,
   type FrameCounters,
@@ -14,13 +16,16 @@ import {
 import { KrakenChecksumBuilder } from './checksum.ts';
 import {
   isRecord,
+  type KrakenTrade,
   type KrakenV2Level,
   malformed,
   parseJson,
   parseLossless,
   parseV1ChannelFrame,
+  parseV1Trades,
   parseV2Book,
   parseV2Instruments,
+  parseV2Trades,
 } from './wire.ts';
 
 export const KRAKEN_VENUE = 'kraken';
@@ -56,6 +61,10 @@ export class KrakenFeedHandler implements VenueFeedHandler {
   private readonly byKey = new Map<string, KrakenBook>();
   /** v2 `instrument` precisions by symbol. */
   private readonly precisions = new Map<string, { price: number; qty: number }>();
+  /** Normalized symbol by venue pair (`XBT/USD` and `BTC/USD` -> `BTC-USD`). */
+  private readonly normalized = new Map<string, string>();
+  /** Trades emitted (v1 and v2 `trade` channels). */
+  trades = 0;
 
   constructor(options: FeedHandlerOptions = {}) {
     this.options = options;
@@ -131,7 +140,8 @@ export class KrakenFeedHandler implements VenueFeedHandler {
     if (first === 91 /* [ */) {
       const a = parseJson(data);
       if (!Array.isArray(a)) throw malformed('expected an array frame');
-      this.onV1Channel(conn, a, ts);
+      if (a[a.length - 2] === 'trade') this.emitTrades(parseV1Trades(a), ts);
+      else this.onV1Channel(conn, a, ts);
       return;
     }
     // Objects: v1 events are small and v2 needs number text, so every object is parsed losslessly.
@@ -248,6 +258,9 @@ export class KrakenFeedHandler implements VenueFeedHandler {
           this.precisions.set(p.symbol, { price: p.pricePrecision, qty: p.qtyPrecision });
         }
         return;
+      case 'trade':
+        this.emitTrades(parseV2Trades(o), ts);
+        return;
       case 'book': {
         const m = parseV2Book(o);
         const state = this.conn(conn);
@@ -269,6 +282,43 @@ export class KrakenFeedHandler implements VenueFeedHandler {
       default:
         throw this.unknown(`channel ${JSON.stringify(o.channel).slice(0, 40)}`);
     }
+  }
+
+  // ---- trades (both versions) ---------------------------------------------------------------------
+
+  /** Builds every event of the frame first, so a bad trade rejects the whole frame (counted as malformed). */
+  private emitTrades(trades: readonly KrakenTrade[], ts: number): void {
+    const events: TradeEvent[] = new Array(trades.length);
+    for (let i = 0; i < trades.length; i++) {
+      const t = trades[i] as KrakenTrade;
+      events[i] = trade({
+        venue: KRAKEN_VENUE,
+        symbol: this.symbolOf(t.pair),
+        price: t.price,
+        size: t.qty,
+        aggressor: t.side,
+        tradeId: t.tradeId,
+        tsEventMs: t.tsEventMs,
+        tsRecvMs: ts,
+        // v1 trades have no id: the event id falls back to receive order, unique within this handler.
+        recvSeq: this.trades + i,
+      });
+    }
+    this.trades += events.length;
+    const on = this.options.onTrade;
+    if (on !== undefined) for (const e of events) on(e);
+  }
+
+  private symbolOf(pair: string): string {
+    let s = this.normalized.get(pair);
+    if (s === undefined) {
+      const slash = pair.indexOf('/');
+      if (slash <= 0) throw malformed('a trade pair must be BASE/QUOTE', { pair: pair.slice(0, 40) });
+      s = normalizeSymbol(pair.slice(0, slash), pair.slice(slash + 1), 'spot');
+      if (this.normalized.size >= 4096) this.normalized.clear(); // bounded: pairs come from the venue
+      this.normalized.set(pair, s);
+    }
+    return s;
   }
 
   // ---- book sync (both versions) -------------------------------------------------------------------

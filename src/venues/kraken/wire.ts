@@ -222,3 +222,99 @@ export function parseV2Instruments(o: Record<string, unknown>): KrakenV2Instrume
 }
 
 export { isRecord };
+
+/** One trade as the venue wrote it: number text kept verbatim (v1 strings, v2 lossless number tokens). */
+export interface KrakenTrade {
+  /** v1 pair (`XBT/USD`) or v2 symbol (`BTC/USD`). */
+  readonly pair: string;
+  readonly price: string;
+  readonly qty: string;
+  /** Taker side. */
+  readonly side: 'buy' | 'sell';
+  /** Venue event time, epoch ms (may carry a fraction). */
+  readonly tsEventMs: number;
+  /** v2 `trade_id`; v1 frames carry none. */
+  readonly tradeId: string | null;
+}
+
+const SECONDS_RE = /^(\d{1,12})(?:\.(\d{1,9}))?$/;
+const RFC3339_RE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/;
+
+/** Epoch ms of `"<int>.<fraction>"` and a fraction of a second, moved exactly by text, not by float maths. */
+function msOf(wholeMs: number, fraction: string | undefined): number {
+  const f = (fraction ?? '').padEnd(3, '0');
+  return wholeMs + Number(`${f.slice(0, 3)}.${f.slice(3) || '0'}`);
+}
+
+/** v1 trade time: seconds since epoch as decimal text (`"1618678142.557535"`). */
+export function parseV1TradeTime(v: unknown): number {
+  const m = typeof v === 'string' ? SECONDS_RE.exec(v) : null;
+  if (m === null) throw malformed('trade time must be epoch seconds as decimal text', { time: String(v).slice(0, 32) });
+  return msOf(Number(m[1]) * 1000, m[2]);
+}
+
+/** v2 trade time: RFC 3339 UTC with up to 9 fraction digits (`"2023-09-25T07:49:37.708706Z"`). */
+export function parseV2TradeTime(v: unknown): number {
+  const m = typeof v === 'string' ? RFC3339_RE.exec(v) : null;
+  const whole = m === null ? Number.NaN : Date.parse(`${m[1]}Z`);
+  if (m === null || !Number.isFinite(whole) || whole < 0) {
+    throw malformed('trade "timestamp" must be RFC 3339 UTC', { timestamp: String(v).slice(0, 40) });
+  }
+  return msOf(whole, m[2]);
+}
+
+/**
+ * A v1 `trade` channel frame `[channelID, [[price, volume, time, side, orderType, misc], ...], "trade", pair]`
+ * (strings; side `b`/`s` is the taker's). Numbers are checked when the trade events are built.
+ */
+export function parseV1Trades(a: readonly unknown[]): KrakenTrade[] {
+  const pair = a[a.length - 1];
+  const rows = a[1];
+  if (a.length !== 4 || typeof pair !== 'string' || !Array.isArray(rows)) {
+    throw malformed('a trade frame must be [channelID, [trades], "trade", pair]');
+  }
+  const out: KrakenTrade[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r: unknown = rows[i];
+    if (!Array.isArray(r) || r.length < 4 || typeof r[0] !== 'string' || typeof r[1] !== 'string') {
+      throw malformed(`trade [${i}] must be [price, volume, time, side, ...] strings`, { pair, index: i });
+    }
+    const side = r[3] === 'b' ? 'buy' : r[3] === 's' ? 'sell' : undefined;
+    if (side === undefined) throw malformed(`trade [${i}] side must be "b" or "s"`, { pair, index: i });
+    out[i] = { pair, price: r[0], qty: r[1], side, tsEventMs: parseV1TradeTime(r[2]), tradeId: null };
+  }
+  return out;
+}
+
+const TRADE_ID_RE = /^\d{1,20}$/;
+
+/** A v2 `{"channel":"trade","type":"snapshot"|"update","data":[...]}` message, parsed by `parseLossless`. */
+export function parseV2Trades(o: Record<string, unknown>): KrakenTrade[] {
+  if (o.type !== 'snapshot' && o.type !== 'update') throw malformed('trade "type" must be snapshot or update');
+  if (!Array.isArray(o.data)) throw malformed('trade "data" must be an array');
+  const data = o.data as unknown[];
+  const out: KrakenTrade[] = new Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const d = data[i];
+    if (!isRecord(d) || typeof d.symbol !== 'string') throw malformed(`trade data[${i}] must have a "symbol"`);
+    if (typeof d.price !== 'string' || typeof d.qty !== 'string') {
+      throw malformed(`trade data[${i}] "price" and "qty" must be numbers`, { symbol: d.symbol, index: i });
+    }
+    if (d.side !== 'buy' && d.side !== 'sell') {
+      throw malformed(`trade data[${i}] "side" must be buy or sell`, { symbol: d.symbol, index: i });
+    }
+    const id = d.trade_id;
+    if (id !== undefined && (typeof id !== 'string' || !TRADE_ID_RE.test(id))) {
+      throw malformed(`trade data[${i}] "trade_id" must be a non-negative integer`, { symbol: d.symbol, index: i });
+    }
+    out[i] = {
+      pair: d.symbol,
+      price: d.price,
+      qty: d.qty,
+      side: d.side,
+      tsEventMs: parseV2TradeTime(d.timestamp),
+      tradeId: id === undefined ? null : id,
+    };
+  }
+  return out;
+}

@@ -62,6 +62,11 @@ export function createOkxConnectorSpec(channel = 'books'): VenueConnectorSpec {
         for (let j = 0; j < chunk.length; j += OKX_ARGS_PER_SUBSCRIBE) {
           onOpen.push(frame('subscribe', chunk.slice(j, j + OKX_ARGS_PER_SUBSCRIBE)));
         }
+        // Public trades (`trades` channel) after the books, in the same batch sizes.
+        for (let j = 0; j < chunk.length; j += OKX_ARGS_PER_SUBSCRIBE) {
+          const args = chunk.slice(j, j + OKX_ARGS_PER_SUBSCRIBE).map((instId) => ({ channel: 'trades', instId }));
+          onOpen.push(JSON.stringify({ op: 'subscribe', args }));
+        }
         plans.push({ id: `okx.ws.${plans.length}`, url: endpoints.wsBase, symbols: chunk, onOpen });
       }
       return plans;

@@ -8,6 +8,7 @@ import type { BookSide } from '../../book/book-side.ts';
 import type { L2Book } from '../../book/l2-book.ts';
 import { type QobError, qobError } from '../../core/errors.ts';
 import { pow10 } from '../../core/fixed.ts';
+import { type TradeEvent, trade } from '../../domain/events.ts';
 import {
   type FeedHandlerOptions,
   type FrameCounters,
@@ -16,7 +17,17 @@ import {
   type VenueFeedHandler,
 } from '../feed-handler.ts';
 import { OKX_CHECKSUM_LEVELS, okxChecksumOfFragments } from './checksum.ts';
-import { isRecord, malformed, OKX_BOOK_CHANNELS, type OkxBookData, type OkxLevel, parseBookPush } from './wire.ts';
+import {
+  isRecord,
+  malformed,
+  OKX_BOOK_CHANNELS,
+  OKX_TRADE_CHANNELS,
+  type OkxBookData,
+  type OkxLevel,
+  okxNormalizedSymbol,
+  parseBookPush,
+  parseTradePush,
+} from './wire.ts';
 
 export const OKX_VENUE = 'okx';
 
@@ -57,6 +68,8 @@ export class OkxFeedHandler implements VenueFeedHandler {
   private readonly frames: FrameReporter;
   private readonly options: FeedHandlerOptions;
   private readonly byKey = new Map<string, OkxBook>();
+  /** Public trades parsed and emitted through `options.onTrade`. */
+  trades = 0;
 
   constructor(options: FeedHandlerOptions = {}) {
     this.options = options;
@@ -122,6 +135,10 @@ export class OkxFeedHandler implements VenueFeedHandler {
     }
     const arg = o.arg;
     if (!isRecord(arg)) throw malformed('a push without "arg"');
+    if (typeof arg.channel === 'string' && OKX_TRADE_CHANNELS.has(arg.channel)) {
+      this.onTrades(o, arg, ts);
+      return;
+    }
     if (typeof arg.channel !== 'string' || !OKX_BOOK_CHANNELS.has(arg.channel)) {
       throw this.unknown(`channel ${JSON.stringify(arg.channel).slice(0, 40)}`);
     }
@@ -131,6 +148,26 @@ export class OkxFeedHandler implements VenueFeedHandler {
     for (const d of push.data) {
       if (push.action === 'snapshot') this.snapshot(b, d, ts);
       else this.update(b, d, ts);
+    }
+  }
+
+  /** Every trade of the push is validated before any is emitted. Independent of book sync. */
+  private onTrades(o: Record<string, unknown>, arg: Record<string, unknown>, tsRecvMs: number): void {
+    const events: TradeEvent[] = parseTradePush(o, arg).map((t) =>
+      trade({
+        venue: OKX_VENUE,
+        symbol: okxNormalizedSymbol(t.instId),
+        price: t.price,
+        size: t.size,
+        aggressor: t.taker,
+        tradeId: t.tradeId,
+        tsEventMs: t.tsEventMs,
+        tsRecvMs,
+      }),
+    );
+    for (const ev of events) {
+      this.trades++;
+      this.options.onTrade?.(ev);
     }
   }
 
@@ -223,6 +260,6 @@ function topFragments(side: BookSide, texts: Map<number, string>, book: L2Book, 
   return n;
 }
 
-export function createOkxFeedHandler(options?: FeedHandlerOptions): VenueFeedHandler {
+export function createOkxFeedHandler(options?: FeedHandlerOptions): OkxFeedHandler {
   return new OkxFeedHandler(options);
 }

@@ -1,3 +1,4 @@
+import { qobError } from '../../core/errors.ts';
 import { isRecord, malformedMessage, textLevels } from '../wire-common.ts';
 
 export type OkxLevel = readonly [px: string, sz: string, ...rest: string[]];
@@ -21,6 +22,19 @@ export interface OkxBookPush {
 
 /** Channels whose pushes are `snapshot` then `update` actions. */
 export const OKX_BOOK_CHANNELS: ReadonlySet<string> = new Set(['books', 'books-l2-tbt', 'books50-l2-tbt']);
+
+/** Channels whose pushes are public trades (`trades` may aggregate one taker order; `trades-all` never does). */
+export const OKX_TRADE_CHANNELS: ReadonlySet<string> = new Set(['trades', 'trades-all']);
+
+/** One public trade (v5 docs, "Trades channel"): `side` is the taker's side; `ts` is ms as text. */
+export interface OkxTrade {
+  readonly instId: string;
+  readonly tradeId: string;
+  readonly price: string;
+  readonly size: string;
+  readonly taker: 'buy' | 'sell';
+  readonly tsEventMs: number;
+}
 
 export function malformed(message: string, context: Record<string, unknown> = {}) {
   return malformedMessage('okx', message, context);
@@ -64,4 +78,36 @@ export function parseBookPush(o: Record<string, unknown>, arg: Record<string, un
     });
   }
   return { channel, instId, action, data };
+}
+
+/** Parses a trades push `{"arg":{"channel":"trades","instId"},"data":[{instId,tradeId,px,sz,side,ts}]}`. */
+export function parseTradePush(o: Record<string, unknown>, arg: Record<string, unknown>): OkxTrade[] {
+  const instId = arg.instId;
+  if (typeof instId !== 'string' || instId === '') throw malformed('"arg" must name an instId');
+  if (!Array.isArray(o.data)) throw malformed('"data" must be an array', { instId });
+  const out: OkxTrade[] = [];
+  for (let i = 0; i < o.data.length; i++) {
+    const d: unknown = o.data[i];
+    if (!isRecord(d)) throw malformed(`trades data[${i}] must be an object`, { instId });
+    if (d.instId !== undefined && d.instId !== instId) throw malformed(`trades data[${i}].instId differs from "arg"`);
+    if (d.side !== 'buy' && d.side !== 'sell')
+      throw malformed(`trades data[${i}].side must be buy or sell`, { instId });
+    if (typeof d.px !== 'string' || typeof d.sz !== 'string') {
+      throw malformed(`trades data[${i}] "px" and "sz" must be decimal strings`, { instId });
+    }
+    if (typeof d.tradeId !== 'string' || d.tradeId === '') throw malformed(`trades data[${i}] without "tradeId"`);
+    const ts = typeof d.ts === 'string' && /^\d{1,16}$/.test(d.ts) ? Number(d.ts) : Number.NaN;
+    if (!Number.isSafeInteger(ts)) throw malformed(`trades data[${i}].ts must be epoch ms text`, { instId });
+    out.push({ instId, tradeId: d.tradeId, price: d.px, size: d.sz, taker: d.side, tsEventMs: ts });
+  }
+  return out;
+}
+
+/** `BTC-USDT` -> `BTC-USDT`, `UNI-USD-SWAP` -> `UNI-USD-PERP`, `BTC-USD-220527` -> `BTC-USD-20220527`. */
+export function okxNormalizedSymbol(instId: string): string {
+  const parts = instId.split('-');
+  if (parts.length === 2) return instId;
+  if (parts.length === 3 && parts[2] === 'SWAP') return `${parts[0]}-${parts[1]}-PERP`;
+  if (parts.length === 3 && /^\d{6}$/.test(parts[2] ?? '')) return `${parts[0]}-${parts[1]}-20${parts[2]}`;
+  throw qobError('QOB_ERR_INVALID_SYMBOL', `okx: no trade symbol mapping for ${instId.slice(0, 40)}`, { venue: 'okx' });
 }
