@@ -10,6 +10,7 @@
  */
 import type { QobConfig, VenueConfig } from './config/types.ts';
 import { qobError } from './core/errors.ts';
+import { bookDelta, bookSnapshot, type MarketEvent, trade } from './domain/index.ts';
 import { buildGateway, listenGateway, type RunningGateway } from './gateway/index.ts';
 import type { BookRef, MarketDataSource, MarketStatus, VenueView } from './gateway/source.ts';
 import { onSimTrades } from './gateway/ws/sim-trades.ts';
@@ -22,10 +23,12 @@ import type { Logger } from './observability/logger.ts';
 import { createLogger, moduleLogger } from './observability/logger.ts';
 import { createMetrics, type PlatformMetrics } from './observability/metrics.ts';
 import { type SimConnection, SimExchange } from './sim/exchange.ts';
+import { openStore as openSqlStore, type RetentionPolicy, type SqlStore } from './store/index.ts';
 import type { VenueEndpoints } from './venues/connector-spec.ts';
 import type { FeedHandlerFactory, TrackedBook, VenueFeedHandler } from './venues/feed-handler.ts';
 import { VENUES, type VenueRegistration } from './venues/index.ts';
 import { createSimFeedHandler, type SimFeedHandler } from './venues/sim/index.ts';
+import { parseFrame } from './venues/sim/wire.ts';
 
 export const SIM_VENUE = 'sim';
 
@@ -802,8 +805,86 @@ export interface Platform {
    * Needs `deps.clock`. `close()` stops it too; await the returned `close()` for a clean stop.
    */
   startApi(options?: ApiOptions): Promise<PlatformApi>;
-  /** Closes everything it created. Idempotent. */
+  /**
+   * Opens the store of `config.store` (undefined when its engine is `none`) and records into it what the
+   * sim venues carry (those created before and after), through the bounded writer: never waited for.
+   * Runs retention every `store.retentionIntervalMs` (needs `deps.clock`). Opening it twice is an error.
+   */
+  openStore(options?: { readonly dataDir?: string }): Promise<PlatformStore | undefined>;
+  /** Closes everything it created (the store without waiting; await `PlatformStore.close()` for that). Idempotent. */
   close(): void;
+}
+
+/** The platform's store and what was handed to it. */
+export interface PlatformStore {
+  readonly store: SqlStore;
+  readonly engine: 'embedded' | 'postgres';
+  /** The data directory (embedded) or the schema (server). */
+  readonly where: string;
+  /** Events the store accepted. */
+  appended(): number;
+  /** Events the store refused (its queue full, or closed): counted, never waited for. */
+  overflow(): number;
+  /** Flushes what was accepted and releases the engine. Idempotent. */
+  close(): Promise<void>;
+}
+
+const RETENTION_TABLE_OF = {
+  trades: 'trades',
+  bookDeltas: 'book_deltas',
+  bookSnapshots: 'book_snapshots',
+  venueStatus: 'venue_status',
+  candles1s: 'candles_1s',
+  candles1m: 'candles_1m',
+} as const;
+
+/**
+ * Hands the sim exchange's feed to `append` as market events (trades, book snapshots and deltas), on a
+ * connection of its own. Returns the function that stops it.
+ */
+function recordSimFeed(exchange: SimExchange, append: (e: MarketEvent) => void, onBad: () => void): () => void {
+  let recvSeq = 0;
+  const conn = exchange.connect((text) => {
+    try {
+      const f = parseFrame(text);
+      const tsRecvMs = exchange.nowMs;
+      if (f.kind === 'trades') {
+        const m = f.msg;
+        for (const t of m.trades) {
+          append(
+            trade({
+              venue: SIM_VENUE,
+              symbol: m.symbol,
+              tsEventMs: m.tsEventMs,
+              tsRecvMs,
+              recvSeq: recvSeq++,
+              price: t.price,
+              size: t.size,
+              aggressor: t.side,
+              tradeId: t.id,
+            }),
+          );
+        }
+      } else if (f.kind === 'book') {
+        const m = f.msg;
+        // parseFrame checked that every level is exactly [price, size] text.
+        const bids = m.bids as unknown as readonly (readonly [string, string])[];
+        const asks = m.asks as unknown as readonly (readonly [string, string])[];
+        const base = { venue: SIM_VENUE, symbol: m.symbol, tsEventMs: m.tsEventMs, tsRecvMs, recvSeq: recvSeq++ };
+        if (m.type === 'snapshot') append(bookSnapshot({ ...base, seq: m.seq, bids, asks }));
+        else {
+          const changes = [
+            ...bids.map(([price, size]) => ({ side: 'bid' as const, price, size })),
+            ...asks.map(([price, size]) => ({ side: 'ask' as const, price, size })),
+          ];
+          append(bookDelta({ ...base, firstSeq: m.seq, lastSeq: m.seq, prevSeq: m.seq - 1, changes }));
+        }
+      }
+    } catch {
+      onBad();
+    }
+  });
+  return () => conn.close();
 }
 
 export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platform {
@@ -818,6 +899,8 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
   const apis: PlatformApi[] = [];
   let closed = false;
   const log = moduleLogger(logger, 'platform');
+  let stored: PlatformStore | undefined;
+  let recordSim: ((m: SimVenue) => void) | undefined;
 
   return {
     config,
@@ -835,6 +918,7 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
       }
       const m = new SimVenue({ ...options, symbols, metrics });
       markets.push(m);
+      recordSim?.(m);
       log.debug({ symbols }, 'simulated venue started');
       return m;
     },
@@ -895,9 +979,93 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
       log.debug({ url: api.url }, 'API listening');
       return api;
     },
+    async openStore(options = {}) {
+      if (closed) throw qobError('QOB_ERR_CLOSED', 'the platform is closed');
+      if (stored !== undefined) throw qobError('QOB_ERR_INVALID_ARGUMENT', 'the store is already open', {});
+      const sc = config.store;
+      if (sc.engine === 'none') return undefined;
+      const writer = {
+        maxQueued: sc.writerQueueSize,
+        onError: (e: unknown) => log.warn({ err: e }, 'store write failed; the batch stays queued'),
+      };
+      const snapshots = {
+        intervalMs: sc.snapshotIntervalMs,
+        ...(sc.snapshotDepth > 0 ? { depth: sc.snapshotDepth } : {}),
+      };
+      const retention: RetentionPolicy = {};
+      for (const [k, table] of Object.entries(RETENTION_TABLE_OF)) {
+        const days = sc.retentionDays[k as keyof typeof RETENTION_TABLE_OF];
+        if (days > 0) retention[table] = days;
+      }
+      const dataDir = options.dataDir ?? `${config.data.dir}/pglite`;
+      let store: SqlStore;
+      if (sc.engine === 'embedded') {
+        store = await openSqlStore({ engine: 'embedded', dataDir, writer, snapshots, retention });
+      } else {
+        if (sc.urlSecret === undefined) {
+          throw qobError('QOB_ERR_CONFIG_INVALID', 'store.urlSecret is required for postgres', {});
+        }
+        store = await openSqlStore({
+          engine: 'postgres',
+          url: sc.urlSecret.reveal(),
+          schema: sc.schema,
+          writer,
+          snapshots,
+          retention,
+        });
+      }
+      let appended = 0;
+      let overflow = 0;
+      const append = (e: MarketEvent): void => {
+        if (store.append(e)) appended++;
+        else overflow++;
+      };
+      const stops: (() => void)[] = [];
+      let timer: unknown;
+      const clock = deps.clock;
+      const scheduleRetention = (): void => {
+        if (clock === undefined || sc.retentionIntervalMs <= 0 || Object.keys(retention).length === 0) return;
+        timer = clock.setTimeout(() => {
+          store
+            .applyRetention(clock.nowMs())
+            .then((r) => log.debug({ dropped: r.dropped }, 'store retention applied'))
+            .catch((e: unknown) => log.warn({ err: e }, 'store retention failed'))
+            .finally(() => {
+              if (timer !== undefined) scheduleRetention();
+            });
+        }, sc.retentionIntervalMs);
+      };
+      scheduleRetention();
+      let closing: Promise<void> | undefined;
+      const handle: PlatformStore = {
+        store,
+        engine: sc.engine,
+        where: sc.engine === 'embedded' ? dataDir : sc.schema,
+        appended: () => appended,
+        overflow: () => overflow,
+        close() {
+          closing ??= (async () => {
+            recordSim = undefined;
+            for (const stop of stops) stop();
+            if (timer !== undefined && clock !== undefined) clock.clearTimeout(timer as never);
+            timer = undefined;
+            await store.close();
+          })();
+          return closing;
+        },
+      };
+      recordSim = (m) => {
+        stops.push(recordSimFeed(m.exchange, append, () => overflow++));
+      };
+      for (const m of markets) recordSim(m);
+      stored = handle;
+      log.debug({ engine: sc.engine, where: handle.where }, 'store open');
+      return handle;
+    },
     close() {
       if (closed) return;
       closed = true;
+      void stored?.close().catch((e: unknown) => log.warn({ err: e }, 'store close failed'));
       for (const a of apis) void a.close();
       for (const m of markets) m.close();
       for (const v of lives) v.close();

@@ -3,6 +3,7 @@
  * in src/ modules (config, platform, replay).
  */
 import { type CliIO, type Command, EXIT_OK, reportError } from './command.ts';
+import { backupCommand, restoreCommand } from './commands/backup.ts';
 import { configCommand } from './commands/config.ts';
 import { makeHelpCommand, overview, unknownCommand } from './commands/help.ts';
 import { recordCommand } from './commands/record.ts';
@@ -16,6 +17,8 @@ export const COMMANDS: readonly Command[] = [
   startCommand,
   replayCommand,
   recordCommand,
+  backupCommand,
+  restoreCommand,
   configCommand,
   versionCommand,
   helpCommand,

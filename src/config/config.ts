@@ -65,6 +65,27 @@ export const CONFIG_SCHEMA: ObjectSchema = {
       },
     },
     replay: { kind: 'object', fields: { speed: { kind: 'number', min: 0 } } },
+    store: {
+      kind: 'object',
+      fields: {
+        engine: { kind: 'string', enum: ['embedded', 'postgres', 'none'] },
+        urlSecret: { kind: 'secret', optional: true },
+        schema: { kind: 'string', pattern: /^[a-z_][a-z0-9_]{0,62}$/, patternText: 'a lower-case SQL identifier' },
+        snapshotIntervalMs: { kind: 'integer', min: 0 },
+        snapshotDepth: { kind: 'integer', min: 0 },
+        writerQueueSize: { kind: 'integer', min: 1 },
+        retentionDays: {
+          kind: 'object',
+          fields: Object.fromEntries(
+            ['trades', 'bookDeltas', 'bookSnapshots', 'venueStatus', 'candles1s', 'candles1m'].map((k) => [
+              k,
+              { kind: 'number', min: 0 } satisfies Schema,
+            ]),
+          ),
+        },
+        retentionIntervalMs: { kind: 'integer', min: 0 },
+      },
+    },
   },
 };
 
@@ -119,6 +140,14 @@ export function loadConfig(options: LoadConfigOptions = {}): QobConfig {
     issues,
     resolveSecret: (ref, key) => resolveSecret(ref, key, env, cwd, issues),
   });
+  const store = (result as Partial<QobConfig> | undefined)?.store;
+  if (
+    store?.engine === 'postgres' &&
+    store.urlSecret === undefined &&
+    !issues.some((i) => i.key === 'store.urlSecret')
+  ) {
+    issues.push({ key: 'store.urlSecret', message: 'missing: store.engine "postgres" needs a PostgreSQL URL' });
+  }
   if (issues.length > 0 || result === undefined) throw configInvalid(issues);
   return result as QobConfig;
 }

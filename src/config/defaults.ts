@@ -38,4 +38,14 @@ export const DEFAULTS: QobConfig = {
   ],
   // 0 replays as fast as possible; otherwise a multiple of the recorded pace.
   replay: { speed: 0 },
+  // What qob start ingests is stored in the embedded engine under data.dir unless told otherwise.
+  store: {
+    engine: 'embedded',
+    schema: 'public',
+    snapshotIntervalMs: 60_000,
+    snapshotDepth: 0,
+    writerQueueSize: 100_000,
+    retentionDays: { trades: 90, bookDeltas: 7, bookSnapshots: 30, venueStatus: 90, candles1s: 30, candles1m: 0 },
+    retentionIntervalMs: 3_600_000,
+  },
 };

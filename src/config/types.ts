@@ -18,6 +18,34 @@ export interface VenueConfig {
   readonly apiSecret?: Secret;
 }
 
+/** Days kept per stored table; 0 keeps it forever. */
+export interface StoreRetentionConfig {
+  readonly trades: number;
+  readonly bookDeltas: number;
+  readonly bookSnapshots: number;
+  readonly venueStatus: number;
+  readonly candles1s: number;
+  readonly candles1m: number;
+}
+
+export interface StoreConfig {
+  /** `embedded`: PGlite under `data.dir`/pglite; `postgres`: the server at `url`; `none`: nothing stored. */
+  readonly engine: 'embedded' | 'postgres' | 'none';
+  /** The PostgreSQL URL, password included (a secret: `env:NAME`, `file:PATH` or inline); required for `postgres`. */
+  readonly urlSecret?: Secret;
+  /** Schema of every table on the server. */
+  readonly schema: string;
+  /** Receive-time ms between the store's own periodic book snapshots; 0 disables them. */
+  readonly snapshotIntervalMs: number;
+  /** Levels per side in a periodic snapshot; 0 keeps the whole book. */
+  readonly snapshotDepth: number;
+  /** Events accepted but not yet written, at most; beyond it appends are refused and counted. */
+  readonly writerQueueSize: number;
+  readonly retentionDays: StoreRetentionConfig;
+  /** How often retention runs while `qob start` runs; 0 never. */
+  readonly retentionIntervalMs: number;
+}
+
 export interface QobConfig {
   readonly log: { readonly level: LogLevel; readonly pretty: boolean };
   readonly metrics: { readonly enabled: boolean };
@@ -26,4 +54,5 @@ export interface QobConfig {
   readonly data: { readonly dir: string };
   readonly venues: readonly VenueConfig[];
   readonly replay: { readonly speed: number };
+  readonly store: StoreConfig;
 }

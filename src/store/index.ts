@@ -79,6 +79,14 @@ export async function restoreEmbedded(file: string, dataDir: string): Promise<vo
   await engine.close();
 }
 
+export {
+  type BackupReport,
+  type BackupTarget,
+  backupStore,
+  findPgTool,
+  type RestoreOptions,
+  restoreStore,
+} from './backup.ts';
 export type { SqlEngine } from './engine.ts';
 export { loadMigrations, type MigrationReport, migrate, selectVariant } from './migrate.ts';
 export type { SnapshotOptions } from './snapshotter.ts';

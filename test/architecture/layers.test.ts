@@ -38,6 +38,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     'observability',
     'gateway',
     'bus',
+    'store',
   ],
   cli: [
     'core',
@@ -52,6 +53,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     'observability',
     'gateway',
     'bus',
+    'store',
     'platform',
   ],
 };

@@ -7,6 +7,7 @@
  * with the system clock and randomness.
  */
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { qobError } from '../../core/errors.ts';
 import { parseNormalizedSymbol } from '../../domain/instrument.ts';
@@ -18,6 +19,7 @@ import {
   buildPlatform,
   type LiveVenues,
   type PlatformApi,
+  type PlatformStore,
   SIM_VENUE,
   type SimBookStatus,
   type SimVenue,
@@ -49,7 +51,7 @@ export const startCommand: Command = {
   summary: 'run the configured venues (live connectors and the simulated exchange "sim") with a live status',
   help: `Usage: qob start [--venues A,B] [--symbols X,Y] [--offline] [--duration SECONDS] [--json]
                  [--rate N] [--seed N] [--api-port N | --no-api] [--dashboard-port N | --no-dashboard]
-                 [config options]
+                 [--no-store] [config options]
 
 Subscribes to the configured venues and symbols (config "venues": ids, normalized symbols such as
 BTC-USDT or BTC-USDT-PERP, enabled, and optional wsBase/restBase to point a venue elsewhere, e.g. at the
@@ -82,6 +84,10 @@ Options:
   --dashboard-port N   serve the web dashboard on this port instead of config dashboard.port (default
                        3000; 0: any free port); it talks to the API's WebSocket. See docs/DASHBOARD.md
   --no-dashboard       do not serve the dashboard
+  --no-store           store nothing. By default what sim carries (trades, book snapshots and deltas) is
+                       stored through a bounded writer that never holds the books up (config "store":
+                       engine embedded under data.dir/pglite, postgres at store.urlSecret, or none); events it
+                       refuses when full are counted as storeOverflow. See docs/OPERATIONS.md
   -h, --help           this help
 
 ${CONFIG_OPTIONS_HELP}`,
@@ -100,6 +106,7 @@ ${CONFIG_OPTIONS_HELP}`,
       'no-api': { type: 'boolean', default: false },
       'dashboard-port': { type: 'string' },
       'no-dashboard': { type: 'boolean', default: false },
+      'no-store': { type: 'boolean', default: false },
     });
     if (values.help === true) {
       io.stdout.write(`${this.help}\n`);
@@ -142,7 +149,11 @@ ${CONFIG_OPTIONS_HELP}`,
     let api: PlatformApi | undefined;
     let dashboard: RunningDashboard | undefined;
     let dashboardMissing = false;
+    let stored: PlatformStore | undefined;
     try {
+      if (values['no-store'] !== true) {
+        stored = await platform.openStore({ dataDir: resolve(io.cwd, config.data.dir, 'pglite') });
+      }
       if (runSim) {
         market = platform.createSimVenue({
           seed,
@@ -174,6 +185,7 @@ ${CONFIG_OPTIONS_HELP}`,
       }
     } catch (e) {
       await api?.close();
+      await stored?.close().catch(() => {});
       platform.close();
       throw e;
     }
@@ -194,6 +206,11 @@ ${CONFIG_OPTIONS_HELP}`,
     } else if (offline) {
       note('qob start: --offline: real venues are not started.');
     }
+    note(
+      stored === undefined
+        ? 'qob start: storing nothing (--no-store or store.engine "none").'
+        : `qob start: storing sim trades and books in the ${stored.engine} store (${stored.where}).`,
+    );
     if (api !== undefined) note(`qob start: API on ${api.url} (OpenAPI page: ${api.url}/api-docs).`);
     if (dashboard !== undefined) note(`qob start: dashboard on ${dashboard.url}`);
     if (dashboardMissing) note('qob start: the dashboard is not built (run npm run build:web; npm start builds it).');
@@ -236,6 +253,7 @@ ${CONFIG_OPTIONS_HELP}`,
           elapsedS,
           venues,
           books,
+          storeOverflow: stored?.overflow() ?? null,
         };
         io.stdout.write(`${JSON.stringify(line)}\n`);
         return;
@@ -243,6 +261,11 @@ ${CONFIG_OPTIONS_HELP}`,
       if (tty && printed > 0) io.stdout.write(`\x1b[${printed}A`);
       const width = Math.max(14, ...books.map((b) => b.venue.length + 1 + b.symbol.length));
       const lines = [...venues.map(venueLine), ...books.map((b) => bookLine(b, width))];
+      if (stored !== undefined) {
+        lines.push(
+          `${'[store]'.padEnd(15)} ${stored.engine.padEnd(12)} ${stored.appended()} events stored, storeOverflow ${stored.overflow()}`,
+        );
+      }
       io.stdout.write(lines.map((l) => (tty ? `\x1b[2K${l}\n` : `${l}\n`)).join(''));
       printed = lines.length;
     };
@@ -274,9 +297,14 @@ ${CONFIG_OPTIONS_HELP}`,
     await dashboard?.close();
     await api?.close();
     live?.close();
+    let storeNote = '';
+    if (stored !== undefined) {
+      await stored.close();
+      storeNote = ` ${stored.appended()} events stored (${stored.overflow()} refused).`;
+    }
     platform.close();
     note(
-      `qob start: stopped after ${((nowMs - startMs) / 1000).toFixed(1)} s, ${total} book updates applied, ${trades} sim trades seen.`,
+      `qob start: stopped after ${((nowMs - startMs) / 1000).toFixed(1)} s, ${total} book updates applied, ${trades} sim trades seen.${storeNote}`,
     );
     return EXIT_OK;
   },
@@ -385,4 +413,6 @@ export interface StartStatusLine {
   readonly elapsedS: number;
   readonly venues: readonly VenueStatus[];
   readonly books: readonly (BookStatus | SimBookStatus)[];
+  /** Events the store refused because its queue was full; null when nothing is stored. */
+  readonly storeOverflow: number | null;
 }
