@@ -60,16 +60,25 @@ async function ladder(page: Page): Promise<Ladder> {
   });
 }
 
-/** Polls `read` until `ok` holds (or fails with the last value seen). */
+/**
+ * Polls `read` until `ok` holds (or fails with the last value or error seen). A read that throws (the
+ * element is not rendered yet: React mounts after the load event, later on a busy machine) is retried.
+ */
 async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: T = await read();
-  while (!ok(last)) {
-    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(last)}`);
+  for (;;) {
+    let last: { value: T } | { error: unknown };
+    try {
+      last = { value: await read() };
+    } catch (error) {
+      last = { error };
+    }
+    if ('value' in last && ok(last.value)) return last.value;
+    if (Date.now() > deadline) {
+      assert.fail(`${what}: still ${'value' in last ? JSON.stringify(last.value) : String(last.error)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
-    last = await read();
   }
-  return last;
 }
 
 describe('dashboard in Chromium against the sim venue', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} absent` }, () => {
