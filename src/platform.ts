@@ -12,7 +12,14 @@ import type { QobConfig, VenueConfig } from './config/types.ts';
 import { qobError } from './core/errors.ts';
 import { bookDelta, bookSnapshot, type MarketEvent, trade } from './domain/index.ts';
 import { buildGateway, listenGateway, type RunningGateway } from './gateway/index.ts';
-import type { BookRef, MarketDataSource, MarketStatus, VenueView } from './gateway/source.ts';
+import type {
+  BookRef,
+  BookStatusView,
+  MarketDataSource,
+  MarketStatus,
+  VenueStatusView,
+  VenueView,
+} from './gateway/source.ts';
 import { onSimTrades } from './gateway/ws/sim-trades.ts';
 import type { TradeBatch } from './gateway/ws/tape.ts';
 import type { Clock, Random } from './ingest/clock.ts';
@@ -42,36 +49,8 @@ export interface SimVenueOptions {
 }
 
 /** One book's status, as `qob start` prints it (sim and live venues alike). Prices are exact decimal text. */
-export interface BookStatus {
-  readonly venue: string;
-  /** Our normalized symbol (`BTC-USDT`). */
-  readonly symbol: string;
-  /** The symbol as the venue's connector spells it (`BTCUSDT`, `spot:BTCUSDT`); the same for `sim`. */
-  readonly venueSymbol: string;
-  readonly bestBid: string | null;
-  readonly bestAsk: string | null;
-  readonly spread: string | null;
-  readonly mid: string | null;
-  readonly bidLevels: number;
-  readonly askLevels: number;
-  readonly updates: number;
-  /** Updates per second since the previous status (a statistic). */
-  readonly updatesPerSec: number;
-  readonly crossed: number;
-  readonly gaps: number;
-  /**
-   * `in_sync`, `syncing`, `stale` or `failed` (the book's own state); live books are `connecting` or
-   * `disconnected` while their connection is not open, and `unsupported` when the venue cannot take them.
-   */
-  readonly status: string;
-  /** Why the book is in that state (the latest transition's reason), or null. */
-  readonly reason: string | null;
-  /**
-   * Milliseconds since an update was last applied to the book (null: never). Honest staleness: a book
-   * whose feed went quiet ages even while it still says in_sync. Sim books are observed once per step.
-   */
-  readonly ageMs: number | null;
-}
+/** One book's status line (sim and live books alike): the gateway's `BookStatusView`. */
+export type BookStatus = BookStatusView;
 
 /** A `sim` book's status: a `BookStatus` plus the trades the simulated feed carries. */
 export interface SimBookStatus extends BookStatus {
@@ -232,28 +211,10 @@ export class SimVenue {
   }
 }
 
-/** One venue's status line (sim and live venues alike). */
-export interface VenueStatus {
-  readonly venue: string;
+/** One venue's status line (sim and live venues alike): the gateway's `VenueStatusView` and its connections. */
+export interface VenueStatus extends VenueStatusView {
   /** `sim`: in process; `live`: a live connector runs; `unavailable`: configured but not runnable here. */
   readonly kind: 'sim' | 'live' | 'unavailable';
-  /** `connected`, `connecting`, `disconnected`, `closed`, or `unavailable`. */
-  readonly state: string;
-  /** In words: what is open, or why not and when the next try is (`network unreachable (ENOTFOUND), retrying in 8 s`). */
-  readonly reason: string;
-  /** The network could not be reached on the latest try (the connector keeps retrying with backoff). */
-  readonly unreachable: boolean;
-  /** Milliseconds until the next connection try, when one is scheduled. */
-  readonly retryInMs: number | null;
-  /** The newest connection epoch (each socket tried is a new epoch), null before the first. */
-  readonly epoch: number | null;
-  /** Connection tries since a connection was last open (0 while every connection is open). */
-  readonly tries: number;
-  /** Frames received, and per second since the previous status (a statistic). */
-  readonly frames: number;
-  readonly framesPerSec: number;
-  readonly books: number;
-  readonly booksInSync: number;
   readonly connections: readonly ConnectionStatusLine[];
 }
 

@@ -8,7 +8,7 @@
  */
 import { isQobError, type QobError, qobError } from '../core/errors.ts';
 import type { MarketEvent } from '../domain/events.ts';
-import type { BusTopic } from './topics.ts';
+import { type BusTopic, checkPublish } from './topics.ts';
 
 export interface BusHandlerContext {
   readonly topic: BusTopic;
@@ -203,4 +203,63 @@ export function handlerError(e: unknown, ctx: BusHandlerContext): QobError {
     { ...ctx },
     e,
   );
+}
+
+/** What `deliverBatch` needs of a subscription, for its whole life. */
+export interface Delivery {
+  readonly handler: BusHandler;
+  readonly options: SubscribeOptions;
+  readonly stats: SubscriptionStats;
+  /** Aborted when the subscription closes: ends a retry delay early. */
+  readonly signal: AbortSignal;
+  /** Whether the subscription has stopped (checked after each retry delay). */
+  stopped(): boolean;
+  /** Reports a handler failure (the subscription's `onError`). */
+  report(err: QobError, ctx: BusHandlerContext): void;
+}
+
+/**
+ * Hands one topic's batch to the handler: the deduplicator drops what it has seen, a rejecting handler is
+ * retried after a growing delay (`retryDelayMs`, default 100 ms, doubled up to 5 s), then the ids are
+ * remembered and the delivery counted. Returns false when the subscription stopped while retrying: nothing
+ * of the batch is committed then, and it is redelivered later.
+ */
+export async function deliverBatch(d: Delivery, ctx: BusHandlerContext, all: readonly MarketEvent[]): Promise<boolean> {
+  const dedup = d.options.dedup;
+  const events = dedup === undefined ? all : dedup.fresh(all);
+  d.stats.duplicates += all.length - events.length;
+  if (events.length === 0) return true;
+  let delay = d.options.retryDelayMs ?? 100;
+  for (;;) {
+    try {
+      await d.handler(events, ctx);
+      break;
+    } catch (e) {
+      d.stats.handlerErrors++;
+      d.report(handlerError(e, ctx), ctx);
+      await sleep(delay, d.signal);
+      delay = Math.min(delay * 2, 5000);
+      if (d.stopped()) return false;
+    }
+  }
+  dedup?.commit(events);
+  d.stats.delivered += events.length;
+  return true;
+}
+
+/** Checks a `subscribe` call (the bus open, known topics, a valid group, a handler): its topics, deduplicated. */
+export function checkSubscribe(
+  closed: boolean,
+  topics: BusTopic | readonly BusTopic[],
+  group: string,
+  handler: BusHandler,
+): readonly BusTopic[] {
+  if (closed) throw qobError('QOB_ERR_CLOSED', 'the bus is closed', { group });
+  const list = toTopics(topics);
+  for (const t of list) checkPublish(t, []);
+  checkGroup(group);
+  if (typeof handler !== 'function') {
+    throw qobError('QOB_ERR_INVALID_ARGUMENT', 'handler must be a function', { field: 'handler' });
+  }
+  return list;
 }

@@ -16,15 +16,14 @@ import {
   type Bus,
   type BusHandler,
   type BusHandlerContext,
-  checkGroup,
+  checkSubscribe,
+  type Delivery,
+  deliverBatch,
   emptyStats,
-  handlerError,
   positiveInt,
   type SubscribeOptions,
   type Subscription,
   type SubscriptionStats,
-  sleep,
-  toTopics,
 } from './bus.ts';
 import { type BusTopic, checkPublish, keyOf, MARKET_DATA_TOPICS } from './topics.ts';
 
@@ -174,9 +173,14 @@ class Member implements Subscription {
   async #run(): Promise<void> {
     // Start on a later tick, so `subscribe` returns before the first delivery.
     await Promise.resolve();
-    const signal = this.#stop.signal;
-    const dedup = this.#options.dedup;
-    const base = this.#options.retryDelayMs ?? 100;
+    const delivery: Delivery = {
+      handler: this.#handler,
+      options: this.#options,
+      stats: this.#stats,
+      signal: this.#stop.signal,
+      stopped: () => this.#closed,
+      report: (err, ctx) => this.#options.onError?.(err, ctx),
+    };
     while (!this.#closed) {
       if (this.#length === 0) {
         await new Promise<void>((resolve) => {
@@ -185,25 +189,8 @@ class Member implements Subscription {
         continue;
       }
       const batch = this.#take();
-      const events = dedup === undefined ? batch.events : dedup.fresh(batch.events);
-      this.#stats.duplicates += batch.events.length - events.length;
-      if (events.length === 0) continue;
       const ctx: BusHandlerContext = { topic: batch.topic, group: this.group };
-      let delay = base;
-      for (;;) {
-        try {
-          await this.#handler(events, ctx);
-          break;
-        } catch (e) {
-          this.#stats.handlerErrors++;
-          this.#options.onError?.(handlerError(e, ctx), ctx);
-          await sleep(delay, signal);
-          delay = Math.min(delay * 2, 5000);
-          if (this.#closed) return;
-        }
-      }
-      dedup?.commit(events);
-      this.#stats.delivered += events.length;
+      if (!(await deliverBatch(delivery, ctx, batch.events))) return;
     }
   }
 
@@ -262,13 +249,7 @@ export class InProcessBus implements Bus {
     handler: BusHandler,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
-    if (this.#closed) throw qobError('QOB_ERR_CLOSED', 'the bus is closed', { group });
-    const list = toTopics(topics);
-    for (const t of list) checkPublish(t, []);
-    checkGroup(group);
-    if (typeof handler !== 'function') {
-      throw qobError('QOB_ERR_INVALID_ARGUMENT', 'handler must be a function', { field: 'handler' });
-    }
+    const list = checkSubscribe(this.#closed, topics, group, handler);
     const m = new Member(group, list, handler, options, this.#capacity, (x) => this.#remove(x));
     this.#members.add(m);
     for (const t of list) {

@@ -20,15 +20,15 @@ import {
   type Bus,
   type BusHandler,
   type BusHandlerContext,
-  checkGroup,
+  checkSubscribe,
+  type Delivery,
+  deliverBatch,
   emptyStats,
-  handlerError,
   positiveInt,
   type SubscribeOptions,
   type Subscription,
   type SubscriptionStats,
   sleep,
-  toTopics,
 } from './bus.ts';
 import { ALL_BUS_TOPICS, type BusTopic, checkPublish, decodeMessage, encodeMessage, groupByKey } from './topics.ts';
 
@@ -218,13 +218,7 @@ export class KafkaBus implements Bus {
     handler: BusHandler,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
-    if (this.#closed) throw qobError('QOB_ERR_CLOSED', 'the bus is closed', { group });
-    const list = toTopics(topics);
-    for (const t of list) checkPublish(t, []);
-    checkGroup(group);
-    if (typeof handler !== 'function') {
-      throw qobError('QOB_ERR_INVALID_ARGUMENT', 'handler must be a function', { field: 'handler' });
-    }
+    const list = checkSubscribe(this.#closed, topics, group, handler);
     const sub = new KafkaSubscription(this.#o, this.#byName, list, group, handler, options, (s) =>
       this.#subs.delete(s),
     );
@@ -431,28 +425,18 @@ class KafkaSubscription implements Subscription {
         this.#report(withPlace(ioError('undecodable message', e, {}), msg), msg.topic);
       }
     }
-    const dedup = this.#options.dedup;
+    const delivery: Delivery = {
+      handler: this.#handler,
+      options: this.#options,
+      stats: this.#stats,
+      signal,
+      stopped: () => signal.aborted,
+      report: (err, ctx) => this.#report(err, ctx.topic),
+    };
     for (const [topic, all] of byTopic) {
-      const events = dedup === undefined ? all : dedup.fresh(all);
-      this.#stats.duplicates += all.length - events.length;
-      if (events.length === 0) continue;
       const ctx: BusHandlerContext = { topic, group: this.group };
-      let delay = this.#options.retryDelayMs ?? 100;
-      for (;;) {
-        try {
-          await this.#handler(events, ctx);
-          break;
-        } catch (e) {
-          this.#stats.handlerErrors++;
-          this.#report(handlerError(e, ctx), topic);
-          await sleep(delay, signal);
-          delay = Math.min(delay * 2, 5000);
-          // Closed while retrying: nothing of this batch is committed; it is redelivered later.
-          if (signal.aborted) return;
-        }
-      }
-      dedup?.commit(events);
-      this.#stats.delivered += events.length;
+      // False when closed while retrying: nothing of this batch is committed; it is redelivered later.
+      if (!(await deliverBatch(delivery, ctx, all))) return;
     }
     // A close that arrived while the batch was handled behaves like a crash: no commit, so the batch is
     // redelivered to the group and the deduplicator drops what was applied.

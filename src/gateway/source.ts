@@ -40,28 +40,43 @@ export interface BookRef {
   readonly updates: number;
 }
 
-/** A venue's status line as the platform computed it at `MarketStatus.tsMs`. */
+/** A venue's status line as the platform computed it at `MarketStatus.tsMs` (src/platform.ts `VenueStatus`). */
 export interface VenueStatusView {
   readonly venue: string;
+  /** `sim`, `live` or `unavailable` (see `VenueView.kind`). */
   readonly kind: string;
+  /** `connected`, `connecting`, `disconnected`, `closed`, or `unavailable`. */
   readonly state: string;
+  /** In words: what is open, or why not and when the next try is (`network unreachable (ENOTFOUND), retrying in 8 s`). */
   readonly reason: string;
+  /** The network could not be reached on the latest try (the connector keeps retrying with backoff). */
   readonly unreachable: boolean;
+  /** Milliseconds until the next connection try, when one is scheduled. */
   readonly retryInMs: number | null;
+  /** The newest connection epoch (each socket tried is a new epoch), null before the first. */
   readonly epoch: number | null;
+  /** Connection tries since a connection was last open (0 while every connection is open). */
   readonly tries: number;
+  /** Frames received, and per second since the previous status (a statistic). */
   readonly frames: number;
   readonly framesPerSec: number;
   readonly books: number;
   readonly booksInSync: number;
 }
 
-/** A book's status line as the platform computed it at `MarketStatus.tsMs`. */
+/** A book's status line as the platform computed it at `MarketStatus.tsMs` (src/platform.ts `BookStatus`). */
 export interface BookStatusView {
   readonly venue: string;
+  /** Our normalized symbol (`BTC-USDT`). */
   readonly symbol: string;
+  /** The symbol as the venue's connector spells it (`BTCUSDT`, `spot:BTCUSDT`); the same for `sim`. */
   readonly venueSymbol: string;
+  /**
+   * `in_sync`, `syncing`, `stale` or `failed` (the book's own state); live books are `connecting` or
+   * `disconnected` while their connection is not open, and `unsupported` when the venue cannot take them.
+   */
   readonly status: string;
+  /** Why the book is in that state (the latest transition's reason), or null. */
   readonly reason: string | null;
   readonly bestBid: string | null;
   readonly bestAsk: string | null;
@@ -70,10 +85,15 @@ export interface BookStatusView {
   readonly bidLevels: number;
   readonly askLevels: number;
   readonly updates: number;
+  /** Updates per second since the previous status (a statistic). */
   readonly updatesPerSec: number;
   readonly crossed: number;
   readonly gaps: number;
-  /** Milliseconds since the book last applied an update, as of `tsMs` (null: never). */
+  /**
+   * Milliseconds since an update was last applied to the book, as of `tsMs` (null: never). Honest
+   * staleness: a book whose feed went quiet ages even while it still says in_sync. Sim books are observed
+   * once per step.
+   */
   readonly ageMs: number | null;
 }
 

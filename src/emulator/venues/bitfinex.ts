@@ -24,7 +24,7 @@
  */
 import { crc32 } from 'node:zlib';
 import type { L2StreamDelta } from '../../sim/l2-stream.ts';
-import { type SimInstrument, type TextBook, type TextLevel, type TrueBook, viewDiff } from '../true-book.ts';
+import type { SimInstrument, TextBook, TextLevel, TrueBook } from '../true-book.ts';
 import {
   type EmulatorConnection,
   type EmulatorVenue,
@@ -33,7 +33,15 @@ import {
   type RestReply,
   type VenueContext,
 } from '../venue.ts';
-import { baseQuote, isRecord, tryJson } from './common.ts';
+import {
+  advanceView,
+  baseQuote,
+  type InstrumentShapes,
+  instrumentFor,
+  isRecord,
+  SinglePathVenue,
+  tryJson,
+} from './common.ts';
 
 const FLAG_SEQ_ALL = 65536;
 const FLAG_CHECKSUM = 131072;
@@ -91,19 +99,11 @@ function bitfinexViewChecksum(view: TextBook): number {
   return crc32(parts.join(':')) | 0;
 }
 
-class BitfinexVenue implements EmulatorVenue {
-  private readonly ctx: VenueContext;
-  private readonly firstSymbol: string | undefined;
-  private steps = 0;
+class BitfinexVenue extends SinglePathVenue implements EmulatorVenue {
   private nextChanId = 17_000;
 
   constructor(ctx: VenueContext) {
-    this.ctx = ctx;
-    this.firstSymbol = ctx.books.keys().next().value;
-  }
-
-  acceptsWs(path: string): boolean {
-    return path === '/ws/2';
+    super(ctx, '/ws/2', HEARTBEAT_STEPS);
   }
 
   onOpen(conn: EmulatorConnection): void {
@@ -212,11 +212,9 @@ class BitfinexVenue implements EmulatorVenue {
       const st = stateOf(conn);
       for (const ch of st.channels.values()) {
         if (ch.symbol !== book.symbol) continue;
-        const next = book.top(ch.len);
-        const bids = viewDiff(ch.view.bids, next.bids, '0');
-        const asks = viewDiff(ch.view.asks, next.asks, '0');
-        ch.view = next;
-        if (bids.length === 0 && asks.length === 0) continue;
+        const change = advanceView(ch, book, ch.len);
+        if (change === undefined) continue;
+        const { bids, asks } = change;
         // Deletes first: the client truncates to `len` after every frame, so an entering level must not
         // arrive while the leaving ones still fill the view.
         const isDel = (l: TextLevel) => l[1] === '0';
@@ -228,7 +226,7 @@ class BitfinexVenue implements EmulatorVenue {
         ];
         for (const [l, ask] of ordered) conn.sendUpdate(this.frame(st, ch.chanId, entry(l[0], l[1], ask)));
         if ((st.flags & FLAG_CHECKSUM) !== 0) {
-          const cs = bitfinexViewChecksum(next);
+          const cs = bitfinexViewChecksum(ch.view);
           const seq = st.seq;
           const frame = this.frame(st, ch.chanId, `"cs",${cs}`);
           conn.sendUpdate(frame, {
@@ -237,7 +235,7 @@ class BitfinexVenue implements EmulatorVenue {
         }
       }
     }
-    if (book.symbol === this.firstSymbol && ++this.steps % HEARTBEAT_STEPS === 0) {
+    if (this.heartbeat.due(book.symbol)) {
       for (const conn of this.ctx.connections()) {
         const st = stateOf(conn);
         for (const ch of st.channels.values()) conn.sendData(this.frame(st, ch.chanId, '"hb"'));
@@ -283,15 +281,14 @@ class BitfinexVenue implements EmulatorVenue {
   }
 }
 
+const INSTRUMENTS: InstrumentShapes = {
+  BTC: { mid: '65000', tick: '1', lot: '0.0001' },
+  ETH: { mid: '3500.0', tick: '0.1', lot: '0.001' },
+  other: { mid: '1.0000', tick: '0.0001', lot: '0.1' },
+};
+
 function bitfinexInstrument(symbol: string): SimInstrument {
-  switch (baseQuote(symbol.slice(1))[0]) {
-    case 'BTC':
-      return { mid: '65000', tick: '1', lot: '0.0001' };
-    case 'ETH':
-      return { mid: '3500.0', tick: '0.1', lot: '0.001' };
-    default:
-      return { mid: '1.0000', tick: '0.0001', lot: '0.1' };
-  }
+  return instrumentFor(baseQuote(symbol.slice(1))[0], INSTRUMENTS);
 }
 
 export const bitfinexEmulator: EmulatorVenueModule = {

@@ -25,7 +25,7 @@ import {
   type RestReply,
   type VenueContext,
 } from '../venue.ts';
-import { baseQuote, isRecord, padDecimals, tryJson } from './common.ts';
+import { baseQuote, type InstrumentShapes, instrumentFor, isRecord, padDecimals, tryJson } from './common.ts';
 
 const AMOUNT_DECIMALS = 8;
 const CHANNEL = /^diff_order_book_([a-z0-9]+)$/;
@@ -158,15 +158,14 @@ class BitstampVenue implements EmulatorVenue {
   }
 }
 
+const INSTRUMENTS: InstrumentShapes = {
+  BTC: { mid: '65000', tick: '1', lot: '0.0001' },
+  ETH: { mid: '3500.0', tick: '0.1', lot: '0.001' },
+  other: { mid: '1.00000', tick: '0.00001', lot: '0.1' },
+};
+
 function bitstampInstrument(pair: string): SimInstrument {
-  switch (baseQuote(pair.toUpperCase())[0]) {
-    case 'BTC':
-      return { mid: '65000', tick: '1', lot: '0.0001' };
-    case 'ETH':
-      return { mid: '3500.0', tick: '0.1', lot: '0.001' };
-    default:
-      return { mid: '1.00000', tick: '0.00001', lot: '0.1' };
-  }
+  return instrumentFor(baseQuote(pair.toUpperCase())[0], INSTRUMENTS);
 }
 
 export const bitstampEmulator: EmulatorVenueModule = {

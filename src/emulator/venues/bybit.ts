@@ -15,7 +15,7 @@
  * Not emulated: the 3-second snapshot re-send of depth-1 topics.
  */
 import type { L2StreamDelta } from '../../sim/l2-stream.ts';
-import { defaultInstrument, type TextBook, type TrueBook, viewDiff } from '../true-book.ts';
+import { defaultInstrument, type TextBook, type TrueBook } from '../true-book.ts';
 import {
   type EmulatorConnection,
   type EmulatorVenue,
@@ -24,7 +24,7 @@ import {
   type RestReply,
   type VenueContext,
 } from '../venue.ts';
-import { baseQuote, isRecord, tryJson } from './common.ts';
+import { advanceView, baseQuote, isRecord, tryJson } from './common.ts';
 
 const DEPTHS: ReadonlySet<number> = new Set([1, 50, 200, 1000]);
 const CATEGORIES: ReadonlySet<string> = new Set(['spot', 'linear']);
@@ -134,11 +134,9 @@ class BybitVenue implements EmulatorVenue {
     const states = this.topics.get(book.symbol);
     if (states === undefined) return;
     for (const st of states) {
-      const next = book.top(st.depth);
-      const bids = viewDiff(st.view.bids, next.bids, '0');
-      const asks = viewDiff(st.view.asks, next.asks, '0');
-      st.view = next;
-      if (bids.length === 0 && asks.length === 0) continue;
+      const change = advanceView(st, book, st.depth);
+      if (change === undefined) continue;
+      const { bids, asks } = change;
       st.u++;
       let frame: string | undefined;
       for (const conn of this.ctx.connections()) {

@@ -27,7 +27,7 @@ import {
   type RestReply,
   type VenueContext,
 } from '../venue.ts';
-import { baseQuote, isRecord, tryJson } from './common.ts';
+import { baseQuote, isRecord, SinglePathVenue, tryJson } from './common.ts';
 
 const CHANNELS: ReadonlySet<string> = new Set(['level2', 'heartbeats']);
 /** Steps between two heartbeats. */
@@ -46,19 +46,11 @@ function stateOf(conn: EmulatorConnection): ConnState {
   return conn.settings.get('state') as ConnState;
 }
 
-class CoinbaseVenue implements EmulatorVenue {
-  private readonly ctx: VenueContext;
-  private readonly firstSymbol: string | undefined;
-  private steps = 0;
+class CoinbaseVenue extends SinglePathVenue implements EmulatorVenue {
   private heartbeatCounter = 1000;
 
   constructor(ctx: VenueContext) {
-    this.ctx = ctx;
-    this.firstSymbol = ctx.books.keys().next().value;
-  }
-
-  acceptsWs(path: string): boolean {
-    return path === '/ws';
+    super(ctx, '/ws', HEARTBEAT_STEPS);
   }
 
   onOpen(conn: EmulatorConnection): void {
@@ -124,7 +116,7 @@ class CoinbaseVenue implements EmulatorVenue {
       event ??= this.l2Event('update', book.symbol, delta.bids, delta.asks);
       conn.sendUpdate(this.frame(st, 'l2_data', [event]));
     }
-    if (book.symbol === this.firstSymbol && ++this.steps % HEARTBEAT_STEPS === 0) {
+    if (this.heartbeat.due(book.symbol)) {
       this.heartbeatCounter++;
       for (const conn of this.ctx.connections()) {
         const st = stateOf(conn);

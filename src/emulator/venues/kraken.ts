@@ -34,7 +34,15 @@ import {
   type RestReply,
   type VenueContext,
 } from '../venue.ts';
-import { baseQuote, isRecord, padDecimals, tryJson } from './common.ts';
+import {
+  baseQuote,
+  type InstrumentShapes,
+  instrumentFor,
+  isRecord,
+  padDecimals,
+  SinglePathVenue,
+  tryJson,
+} from './common.ts';
 
 const DEPTHS: ReadonlySet<number> = new Set([10, 25, 100, 500, 1000]);
 const DEFAULT_DEPTH = 10;
@@ -68,18 +76,9 @@ function booksOf(conn: EmulatorConnection): Map<string, Sub> {
   return conn.settings.get('books') as Map<string, Sub>;
 }
 
-class KrakenVenue implements EmulatorVenue {
-  private readonly ctx: VenueContext;
-  private readonly firstSymbol: string | undefined;
-  private steps = 0;
-
+class KrakenVenue extends SinglePathVenue implements EmulatorVenue {
   constructor(ctx: VenueContext) {
-    this.ctx = ctx;
-    this.firstSymbol = ctx.books.keys().next().value;
-  }
-
-  acceptsWs(path: string): boolean {
-    return path === '/v2';
+    super(ctx, '/v2', HEARTBEAT_STEPS);
   }
 
   onOpen(conn: EmulatorConnection): void {
@@ -184,7 +183,7 @@ class KrakenVenue implements EmulatorVenue {
         },
       });
     }
-    if (book.symbol === this.firstSymbol && ++this.steps % HEARTBEAT_STEPS === 0) {
+    if (this.heartbeat.due(book.symbol)) {
       for (const conn of this.ctx.connections()) {
         if (conn.subscriptions.size > 0) conn.sendData('{"channel":"heartbeat"}');
       }
@@ -331,15 +330,14 @@ function krakenDiff(prev: readonly TextLevel[], next: readonly TextLevel[], all:
   return out;
 }
 
+const INSTRUMENTS: InstrumentShapes = {
+  BTC: { mid: '65000.0', tick: '0.1', lot: '0.00001' },
+  ETH: { mid: '3500.00', tick: '0.01', lot: '0.0001' },
+  other: { mid: '1.00000', tick: '0.00001', lot: '0.1' },
+};
+
 function krakenInstrument(symbol: string): SimInstrument {
-  switch (baseQuote(symbol)[0]) {
-    case 'BTC':
-      return { mid: '65000.0', tick: '0.1', lot: '0.00001' };
-    case 'ETH':
-      return { mid: '3500.00', tick: '0.01', lot: '0.0001' };
-    default:
-      return { mid: '1.00000', tick: '0.00001', lot: '0.1' };
-  }
+  return instrumentFor(baseQuote(symbol)[0], INSTRUMENTS);
 }
 
 export const krakenEmulator: EmulatorVenueModule = {

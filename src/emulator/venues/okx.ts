@@ -17,7 +17,7 @@
  */
 import type { L2StreamDelta } from '../../sim/l2-stream.ts';
 import { okxChecksum } from '../../venues/okx/checksum.ts';
-import { defaultInstrument, type TextBook, type TrueBook, viewDiff } from '../true-book.ts';
+import { defaultInstrument, type TextBook, type TrueBook } from '../true-book.ts';
 import {
   type EmulatorConnection,
   type EmulatorVenue,
@@ -26,7 +26,7 @@ import {
   type RestReply,
   type VenueContext,
 } from '../venue.ts';
-import { baseQuote, isRecord, tryJson } from './common.ts';
+import { advanceView, baseQuote, isRecord, tryJson } from './common.ts';
 
 const CHANNEL_DEPTH: ReadonlyMap<string, number> = new Map([
   ['books', 400],
@@ -114,11 +114,9 @@ class OkxVenue implements EmulatorVenue {
     const states = this.channels.get(book.symbol);
     if (states === undefined) return;
     for (const st of states) {
-      const next = book.top(st.depth);
-      const bids = viewDiff(st.view.bids, next.bids, '0');
-      const asks = viewDiff(st.view.asks, next.asks, '0');
-      st.view = next;
-      if (bids.length === 0 && asks.length === 0) continue;
+      const change = advanceView(st, book, st.depth);
+      if (change === undefined) continue;
+      const { bids, asks } = change;
       const prev = st.seqId;
       st.seqId += 1 + ((bids.length + asks.length) % 3); // seqId may jump by more than one
       const key = `${st.channel}:${st.instId}`;

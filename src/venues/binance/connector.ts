@@ -145,46 +145,65 @@ export function parseBinanceExchangeInfo(venue: 'binance' | 'binance-usdm', body
   return out;
 }
 
-export const binanceSpotConnector: VenueConnectorSpec = {
+/** What differs between the Binance spot and USD-M connectors (the rest of their specs is the same). */
+interface BinanceMarket {
+  readonly venue: 'binance' | 'binance-usdm';
+  readonly defaultEndpoints: VenueEndpoints;
+  readonly toVenueSymbol: (symbol: string) => string;
+  /** REST path prefix: `/api/v3` (spot) or `/fapi/v1` (USD-M). */
+  readonly restPath: string;
+  readonly depthLimit: number;
+  readonly depthWeight: (limit: number) => number;
+  /** Request weight per minute. */
+  readonly restWeight: number;
+  readonly exchangeInfoWeight: number;
+}
+
+function binanceConnector(m: BinanceMarket): VenueConnectorSpec {
+  return {
+    venue: m.venue,
+    defaultEndpoints: m.defaultEndpoints,
+    toVenueSymbol: m.toVenueSymbol,
+    plan: (symbols, endpoints) => planDepthStreams(m.venue, symbols, endpoints),
+    staleAfterMs: 60_000,
+    maxConnectionMs: 24 * 60 * 60_000,
+    snapshotOnConnect: true,
+    recovery: (symbol, _plan, endpoints) => ({
+      kind: 'rest-snapshot',
+      request: {
+        url: `${endpoints.restBase}${m.restPath}/depth?symbol=${symbol.toUpperCase()}&limit=${m.depthLimit}`,
+        weight: m.depthWeight(m.depthLimit),
+      },
+    }),
+    restLimit: { weight: m.restWeight, windowMs: 60_000 },
+    instruments: {
+      request: (endpoints): RestRequest => ({
+        url: `${endpoints.restBase}${m.restPath}/exchangeInfo`,
+        weight: m.exchangeInfoWeight,
+      }),
+      parse: (body) => parseBinanceExchangeInfo(m.venue, body),
+    },
+  };
+}
+
+export const binanceSpotConnector: VenueConnectorSpec = binanceConnector({
   venue: 'binance',
   defaultEndpoints: { wsBase: 'wss://stream.binance.com:9443', restBase: 'https://api.binance.com' },
   toVenueSymbol: binanceSpotSymbol,
-  plan: (symbols, endpoints) => planDepthStreams('binance', symbols, endpoints),
-  staleAfterMs: 60_000,
-  maxConnectionMs: 24 * 60 * 60_000,
-  snapshotOnConnect: true,
-  recovery: (symbol, _plan, endpoints) => ({
-    kind: 'rest-snapshot',
-    request: {
-      url: `${endpoints.restBase}/api/v3/depth?symbol=${symbol.toUpperCase()}&limit=${SPOT_DEPTH_LIMIT}`,
-      weight: spotDepthWeight(SPOT_DEPTH_LIMIT),
-    },
-  }),
-  restLimit: { weight: 6000, windowMs: 60_000 },
-  instruments: {
-    request: (endpoints): RestRequest => ({ url: `${endpoints.restBase}/api/v3/exchangeInfo`, weight: 20 }),
-    parse: (body) => parseBinanceExchangeInfo('binance', body),
-  },
-};
+  restPath: '/api/v3',
+  depthLimit: SPOT_DEPTH_LIMIT,
+  depthWeight: spotDepthWeight,
+  restWeight: 6000,
+  exchangeInfoWeight: 20,
+});
 
-export const binanceUsdmConnector: VenueConnectorSpec = {
+export const binanceUsdmConnector: VenueConnectorSpec = binanceConnector({
   venue: 'binance-usdm',
   defaultEndpoints: { wsBase: 'wss://fstream.binance.com', restBase: 'https://fapi.binance.com' },
   toVenueSymbol: binanceUsdmSymbol,
-  plan: (symbols, endpoints) => planDepthStreams('binance-usdm', symbols, endpoints),
-  staleAfterMs: 60_000,
-  maxConnectionMs: 24 * 60 * 60_000,
-  snapshotOnConnect: true,
-  recovery: (symbol, _plan, endpoints) => ({
-    kind: 'rest-snapshot',
-    request: {
-      url: `${endpoints.restBase}/fapi/v1/depth?symbol=${symbol.toUpperCase()}&limit=${USDM_DEPTH_LIMIT}`,
-      weight: usdmDepthWeight(USDM_DEPTH_LIMIT),
-    },
-  }),
-  restLimit: { weight: 2400, windowMs: 60_000 },
-  instruments: {
-    request: (endpoints): RestRequest => ({ url: `${endpoints.restBase}/fapi/v1/exchangeInfo`, weight: 1 }),
-    parse: (body) => parseBinanceExchangeInfo('binance-usdm', body),
-  },
-};
+  restPath: '/fapi/v1',
+  depthLimit: USDM_DEPTH_LIMIT,
+  depthWeight: usdmDepthWeight,
+  restWeight: 2400,
+  exchangeInfoWeight: 1,
+});

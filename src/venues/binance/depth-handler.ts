@@ -13,14 +13,9 @@
  */
 import { qobError } from '../../core/errors.ts';
 import { trade } from '../../domain/events.ts';
+import { BookFeedHandler } from '../book-feed-handler.ts';
 import { splitConcatenatedPair } from '../concat-symbol.ts';
-import {
-  type FeedHandlerOptions,
-  type FrameCounters,
-  FrameReporter,
-  TrackedBook,
-  type VenueFeedHandler,
-} from '../feed-handler.ts';
+import type { FeedHandlerOptions, TrackedBook } from '../feed-handler.ts';
 import { scanDepthFrame } from './fast-depth.ts';
 import {
   type BinanceDepthEvent,
@@ -62,45 +57,30 @@ interface SymbolState {
   conn: string | undefined;
 }
 
-export class BinanceDepthHandler implements VenueFeedHandler {
-  readonly venue: string;
-  readonly counters: FrameCounters;
-  private readonly frames: FrameReporter;
+export class BinanceDepthHandler extends BookFeedHandler<SymbolState> {
   /** REST snapshots rejected because they did not overlap the stream or predate the connection. */
   staleSnapshots = 0;
-  /** Public trades parsed and emitted through `options.onTrade` (trade and aggTrade events). */
-  trades = 0;
   private readonly rules: DepthRules;
-  private readonly options: FeedHandlerOptions;
   private readonly maxBuffered: number;
-  private readonly symbols = new Map<string, SymbolState>();
   private readonly connectTs = new Map<string, number>();
   /** Venue symbol -> normalized symbol, learnt on first use. */
   private readonly normalized = new Map<string, string>();
 
   constructor(venue: string, rules: DepthRules, options: FeedHandlerOptions = {}, limits: DepthHandlerLimits = {}) {
-    this.venue = venue;
+    super(venue, options);
     this.rules = rules;
-    this.options = options;
-    this.frames = new FrameReporter(this.venue, options);
-    this.counters = this.frames.counters;
     this.maxBuffered = limits.maxBuffered ?? 5000;
   }
 
-  books(): Iterable<TrackedBook> {
-    return [...this.symbols.values()].map((s) => s.tb);
-  }
-
   /** The tracked book of a symbol (upper-case venue symbol), if any. */
-  book(symbol: string): TrackedBook | undefined {
-    return this.symbols.get(symbol.toUpperCase())?.tb;
+  override book(symbol: string): TrackedBook | undefined {
+    return super.book(symbol.toUpperCase());
   }
 
   onConnect(conn: string, url: string, tsRecvMs: number): void {
     this.connectTs.set(conn, tsRecvMs);
     for (const sym of streamsOfUrl(url)) this.state(sym).conn = conn;
-    for (const st of this.symbols.values()) {
-      if (st.conn !== conn) continue;
+    for (const st of this.tracksOn(conn)) {
       // A snapshot fetched for this connection and not yet bridged survives the new epoch.
       if (st.phase === 'bridging' && st.snapshotTsMs >= tsRecvMs) continue;
       this.reset(st, 'reconnect', tsRecvMs);
@@ -111,29 +91,25 @@ export class BinanceDepthHandler implements VenueFeedHandler {
     for (const sym of subscribedSymbols(data)) this.link(this.state(sym), conn, tsMs);
   }
 
-  onFrame(conn: string, data: string, tsRecvMs: number): void {
-    try {
-      // Diff depth frames in the exact venue layout skip JSON.parse; anything else takes the full parser.
-      let ev = scanDepthFrame(data, this.rules.futures);
-      if (ev === undefined) {
-        const f = parseFrame(data, this.rules.futures);
-        if (f.kind === 'ignored') return;
-        if (f.kind === 'unknown') {
-          this.frames.unknown(f.what, conn);
-          return;
-        }
-        if (f.kind === 'trade') {
-          this.onTrade(f.trade, tsRecvMs);
-          return;
-        }
-        ev = f.event;
+  protected handleFrame(conn: string, data: string, tsRecvMs: number): void {
+    // Diff depth frames in the exact venue layout skip JSON.parse; anything else takes the full parser.
+    let ev = scanDepthFrame(data, this.rules.futures);
+    if (ev === undefined) {
+      const f = parseFrame(data, this.rules.futures);
+      if (f.kind === 'ignored') return;
+      if (f.kind === 'unknown') {
+        this.frames.unknown(f.what, conn);
+        return;
       }
-      const st = this.state(ev.symbol);
-      this.link(st, conn, tsRecvMs);
-      this.onEvent(st, ev, tsRecvMs);
-    } catch (e) {
-      this.bad(e, conn);
+      if (f.kind === 'trade') {
+        this.onTrade(f.trade, tsRecvMs);
+        return;
+      }
+      ev = f.event;
     }
+    const st = this.state(ev.symbol);
+    this.link(st, conn, tsRecvMs);
+    this.onEvent(st, ev, tsRecvMs);
   }
 
   onHttp(url: string, body: string, tsRecvMs: number): void {
@@ -150,7 +126,7 @@ export class BinanceDepthHandler implements VenueFeedHandler {
       }
       this.applySnapshot(st, snap, tsRecvMs);
     } catch (e) {
-      this.bad(e, 'http');
+      this.frames.failed(e, 'http');
     }
   }
 
@@ -172,8 +148,7 @@ export class BinanceDepthHandler implements VenueFeedHandler {
       tsEventMs: t.tsEventMs,
       tsRecvMs,
     });
-    this.trades++;
-    this.options.onTrade?.(ev);
+    this.emitTrade(ev);
   }
 
   /** `NKNUSDT` -> `NKN-USDT` (spot); `BTCUSDT` -> `BTC-USDT-PERP`, `BTCUSDT_250328` -> `BTC-USDT-20250328` (USD-M). */
@@ -196,19 +171,14 @@ export class BinanceDepthHandler implements VenueFeedHandler {
   }
 
   private state(symbol: string): SymbolState {
-    let st = this.symbols.get(symbol);
-    if (st === undefined) {
-      st = {
-        tb: new TrackedBook(this.venue, symbol, symbol, this.options),
-        phase: 'await_snapshot',
-        buffer: [],
-        snapshotId: -1,
-        snapshotTsMs: Number.NaN,
-        conn: undefined,
-      };
-      this.symbols.set(symbol, st);
-    }
-    return st;
+    return this.track(symbol, symbol, (tb) => ({
+      tb,
+      phase: 'await_snapshot',
+      buffer: [],
+      snapshotId: -1,
+      snapshotTsMs: Number.NaN,
+      conn: undefined,
+    }));
   }
 
   /** Records which connection streams a symbol; a held snapshot older than that connection is discarded. */
@@ -271,13 +241,7 @@ export class BinanceDepthHandler implements VenueFeedHandler {
     st.snapshotTsMs = tsMs;
     const buffered = st.buffer;
     st.buffer = [];
-    for (const ev of buffered) {
-      try {
-        this.onEvent(st, ev, tsMs);
-      } catch (e) {
-        this.bad(e, st.conn ?? 'buffer');
-      }
-    }
+    for (const ev of buffered) this.guard(st.conn ?? 'buffer', () => this.onEvent(st, ev, tsMs));
   }
 
   private onEvent(st: SymbolState, ev: BinanceDepthEvent, tsMs: number): void {
@@ -327,9 +291,5 @@ export class BinanceDepthHandler implements VenueFeedHandler {
       st.tb.invalidate(`more than ${this.maxBuffered} events buffered without a snapshot`, tsMs);
     }
     st.buffer.push(ev);
-  }
-
-  private bad(e: unknown, conn: string): void {
-    this.frames.failed(e, conn);
   }
 }

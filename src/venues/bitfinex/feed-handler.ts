@@ -9,13 +9,8 @@
 import type { RawLevel } from '../../book/l2-book.ts';
 import { type QobError, qobError } from '../../core/errors.ts';
 import { type TradeEvent, trade } from '../../domain/events.ts';
-import {
-  type FeedHandlerOptions,
-  type FrameCounters,
-  FrameReporter,
-  TrackedBook,
-  type VenueFeedHandler,
-} from '../feed-handler.ts';
+import { BookFeedHandler } from '../book-feed-handler.ts';
+import type { FeedHandlerOptions, TrackedBook, VenueFeedHandler } from '../feed-handler.ts';
 import { BitfinexChecksumBuilder } from './checksum.ts';
 import { normalizedBitfinexSymbol } from './connector.ts';
 import {
@@ -56,31 +51,16 @@ interface ConnState {
   readonly channels: Map<number, Channel>;
 }
 
-export class BitfinexFeedHandler implements VenueFeedHandler {
-  readonly venue = BITFINEX_VENUE;
-  readonly counters: FrameCounters;
-  private readonly frames: FrameReporter;
-  private readonly options: FeedHandlerOptions;
+export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
   private readonly conns = new Map<string, ConnState>();
-  private readonly byKey = new Map<string, BfxBook>();
-  /** Trades emitted (`trades` channels: snapshots and `te` updates). */
-  trades = 0;
 
   constructor(options: FeedHandlerOptions = {}) {
-    this.options = options;
-    this.frames = new FrameReporter(this.venue, options);
-    this.counters = this.frames.counters;
-  }
-
-  books(): Iterable<TrackedBook> {
-    return [...this.byKey.values()].map((b) => b.tb);
+    super(BITFINEX_VENUE, options);
   }
 
   onConnect(conn: string, _url: string, tsRecvMs: number): void {
     this.conns.set(conn, { flags: 0, lastSeq: undefined, channels: new Map() });
-    for (const b of this.byKey.values()) {
-      if (b.conn === conn && b.tb.status !== 'stale') b.tb.invalidate('new connection', tsRecvMs);
-    }
+    this.invalidateConnection(conn, 'new connection', tsRecvMs);
   }
 
   onSend(conn: string, data: string, _tsMs: number): void {
@@ -98,14 +78,6 @@ export class BitfinexFeedHandler implements VenueFeedHandler {
     // Reference lists (pairs, currencies) are not needed to keep books.
   }
 
-  onFrame(conn: string, data: string, tsRecvMs: number): void {
-    try {
-      this.handle(conn, data, tsRecvMs);
-    } catch (e) {
-      this.frames.failed(e, conn);
-    }
-  }
-
   private conn(conn: string): ConnState {
     let s = this.conns.get(conn);
     if (s === undefined) {
@@ -119,7 +91,7 @@ export class BitfinexFeedHandler implements VenueFeedHandler {
     return qobError('QOB_ERR_UNKNOWN_MESSAGE', `bitfinex: ${what}`, { venue: BITFINEX_VENUE });
   }
 
-  private handle(conn: string, data: string, ts: number): void {
+  protected handleFrame(conn: string, data: string, ts: number): void {
     let o: unknown;
     try {
       o = JSON.parse(data);
@@ -210,16 +182,7 @@ export class BitfinexFeedHandler implements VenueFeedHandler {
       const len = o.len === undefined ? DEFAULT_LEN : Number(o.len);
       if (!Number.isSafeInteger(len) || len <= 0) throw malformed('book "len" must be a positive integer', { symbol });
       const key = prec === 'P0' ? symbol : `${symbol}:${prec}`;
-      book = this.byKey.get(key);
-      if (book === undefined) {
-        book = {
-          tb: new TrackedBook(BITFINEX_VENUE, symbol, key, this.options),
-          cs: new BitfinexChecksumBuilder(),
-          len,
-          conn,
-        };
-        this.byKey.set(key, book);
-      }
+      book = this.track(key, symbol, (tb) => ({ tb, cs: new BitfinexChecksumBuilder(), len, conn }));
       book.len = len;
       book.conn = conn;
     }

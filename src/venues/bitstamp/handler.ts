@@ -16,13 +16,8 @@
 import { qobError } from '../../core/errors.ts';
 import { trade } from '../../domain/events.ts';
 import { normalizeSymbol } from '../../domain/instrument.ts';
-import {
-  type FeedHandlerOptions,
-  type FrameCounters,
-  FrameReporter,
-  TrackedBook,
-  type VenueFeedHandler,
-} from '../feed-handler.ts';
+import { BookFeedHandler } from '../book-feed-handler.ts';
+import type { FeedHandlerOptions, TrackedBook } from '../feed-handler.ts';
 import {
   type BitstampBook,
   type BitstampTrade,
@@ -48,43 +43,24 @@ export interface BitstampLimits {
   readonly maxBuffered?: number;
 }
 
-export class BitstampFeedHandler implements VenueFeedHandler {
-  readonly venue = 'bitstamp';
-  readonly counters: FrameCounters;
-  private readonly frames: FrameReporter;
+export class BitstampFeedHandler extends BookFeedHandler<PairState> {
   /** Snapshots discarded because they predate the connection streaming the pair. */
   staleSnapshots = 0;
-  /** Trades emitted (`live_trades_<pair>`). */
-  trades = 0;
   /** Normalized symbol by pair (`ethusd` -> `ETH-USD`). */
   private readonly normalized = new Map<string, string>();
-  private readonly options: FeedHandlerOptions;
   private readonly maxBuffered: number;
-  private readonly pairs = new Map<string, PairState>();
   private readonly connectTs = new Map<string, number>();
 
   constructor(options: FeedHandlerOptions = {}, limits: BitstampLimits = {}) {
-    this.options = options;
-    this.frames = new FrameReporter(this.venue, options);
-    this.counters = this.frames.counters;
+    super('bitstamp', options);
     this.maxBuffered = limits.maxBuffered ?? 5000;
-  }
-
-  books(): Iterable<TrackedBook> {
-    return [...this.pairs.values()].map((p) => p.tb);
-  }
-
-  book(pair: string): TrackedBook | undefined {
-    return this.pairs.get(pair)?.tb;
   }
 
   onConnect(conn: string, _url: string, tsRecvMs: number): void {
     this.connectTs.set(conn, tsRecvMs);
-    for (const p of this.pairs.values()) {
-      if (p.conn === conn) {
-        if (p.synced && p.snapshotTsMs >= tsRecvMs) continue; // fetched for this epoch
-        this.reset(p, 'reconnect', tsRecvMs);
-      }
+    for (const p of this.tracksOn(conn)) {
+      if (p.synced && p.snapshotTsMs >= tsRecvMs) continue; // fetched for this epoch
+      this.reset(p, 'reconnect', tsRecvMs);
     }
   }
 
@@ -93,35 +69,29 @@ export class BitstampFeedHandler implements VenueFeedHandler {
     if (pair !== undefined) this.link(this.state(pair), conn, tsMs);
   }
 
-  onFrame(conn: string, data: string, tsRecvMs: number): void {
-    try {
-      const f = parseFrame(data);
-      switch (f.kind) {
-        case 'ignored':
-          return;
-        case 'unknown':
-          this.frames.unknown(f.what, conn);
-          return;
-        case 'subscribed':
-          this.link(this.state(f.pair), conn, tsRecvMs);
-          return;
-        case 'reconnect':
-          for (const p of this.pairs.values()) {
-            if (p.conn === conn) this.reset(p, 'bts:request_reconnect', tsRecvMs);
-          }
-          return;
-        case 'trade':
-          this.onTrade(f.trade, tsRecvMs);
-          return;
-        case 'diff': {
-          const p = this.state(f.diff.pair);
-          this.link(p, conn, tsRecvMs);
-          this.onDiff(p, f.diff, tsRecvMs);
-          return;
-        }
+  protected handleFrame(conn: string, data: string, tsRecvMs: number): void {
+    const f = parseFrame(data);
+    switch (f.kind) {
+      case 'ignored':
+        return;
+      case 'unknown':
+        this.frames.unknown(f.what, conn);
+        return;
+      case 'subscribed':
+        this.link(this.state(f.pair), conn, tsRecvMs);
+        return;
+      case 'reconnect':
+        for (const p of this.tracksOn(conn)) this.reset(p, 'bts:request_reconnect', tsRecvMs);
+        return;
+      case 'trade':
+        this.onTrade(f.trade, tsRecvMs);
+        return;
+      case 'diff': {
+        const p = this.state(f.diff.pair);
+        this.link(p, conn, tsRecvMs);
+        this.onDiff(p, f.diff, tsRecvMs);
+        return;
       }
-    } catch (e) {
-      this.bad(e, conn);
     }
   }
 
@@ -150,35 +120,24 @@ export class BitstampFeedHandler implements VenueFeedHandler {
       p.snapshotTsMs = tsRecvMs;
       const buffered = p.buffer;
       p.buffer = [];
-      for (const d of buffered) {
-        try {
-          this.onDiff(p, d, tsRecvMs);
-        } catch (e) {
-          this.bad(e, p.conn ?? 'buffer');
-        }
-      }
+      for (const d of buffered) this.guard(p.conn ?? 'buffer', () => this.onDiff(p, d, tsRecvMs));
       this.markInSync(p, tsRecvMs);
     } catch (e) {
-      this.bad(e, 'http');
+      this.frames.failed(e, 'http');
     }
   }
 
   // ---- internals ---------------------------------------------------------------------------------------
 
   private state(pair: string): PairState {
-    let p = this.pairs.get(pair);
-    if (p === undefined) {
-      p = {
-        tb: new TrackedBook(this.venue, pair, pair, this.options),
-        synced: false,
-        snapshotMicros: -1,
-        snapshotTsMs: Number.NaN,
-        buffer: [],
-        conn: undefined,
-      };
-      this.pairs.set(pair, p);
-    }
-    return p;
+    return this.track(pair, pair, (tb) => ({
+      tb,
+      synced: false,
+      snapshotMicros: -1,
+      snapshotTsMs: Number.NaN,
+      buffer: [],
+      conn: undefined,
+    }));
   }
 
   private link(p: PairState, conn: string, tsMs: number): void {
@@ -254,8 +213,7 @@ export class BitstampFeedHandler implements VenueFeedHandler {
       tsEventMs: t.micros / 1000,
       tsRecvMs,
     });
-    this.trades++;
-    this.options.onTrade?.(e);
+    this.emitTrade(e);
   }
 
   private symbolOf(pair: string): string {
@@ -273,10 +231,6 @@ export class BitstampFeedHandler implements VenueFeedHandler {
       this.normalized.set(pair, s);
     }
     return s;
-  }
-
-  private bad(e: unknown, conn: string): void {
-    this.frames.failed(e, conn);
   }
 }
 

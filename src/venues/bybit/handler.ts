@@ -1,51 +1,27 @@
 import { qobError } from '../../core/errors.ts';
 import { type TradeEvent, trade } from '../../domain/events.ts';
+import { BookFeedHandler } from '../book-feed-handler.ts';
 import { splitConcatenatedPair } from '../concat-symbol.ts';
-import {
-  type FeedHandlerOptions,
-  type FrameCounters,
-  FrameReporter,
-  TrackedBook,
-  type VenueFeedHandler,
-} from '../feed-handler.ts';
+import type { FeedHandlerOptions, TrackedBook } from '../feed-handler.ts';
 import { scanBookFrame } from './fast-book.ts';
 import { type BybitBookMessage, type BybitTrade, categoryOfUrl, parseFrame } from './wire.ts';
 
+/** A book, keyed `${category}:${topic}` (for example `linear:orderbook.200.BTCUSDT`). */
 interface TopicState {
   readonly tb: TrackedBook;
   conn: string;
 }
 
-export class BybitFeedHandler implements VenueFeedHandler {
-  readonly venue = 'bybit';
-  readonly counters: FrameCounters;
-  private readonly frames: FrameReporter;
-  private readonly options: FeedHandlerOptions;
+export class BybitFeedHandler extends BookFeedHandler<TopicState> {
   private readonly categories = new Map<string, string>();
-  private readonly topics = new Map<string, TopicState>();
-  /** Public trades parsed and emitted through `options.onTrade`. */
-  trades = 0;
 
   constructor(options: FeedHandlerOptions = {}) {
-    this.options = options;
-    this.frames = new FrameReporter(this.venue, options);
-    this.counters = this.frames.counters;
-  }
-
-  books(): Iterable<TrackedBook> {
-    return [...this.topics.values()].map((t) => t.tb);
-  }
-
-  /** A book by key: `${category}:${topic}`, for example `linear:orderbook.200.BTCUSDT`. */
-  book(key: string): TrackedBook | undefined {
-    return this.topics.get(key)?.tb;
+    super('bybit', options);
   }
 
   onConnect(conn: string, url: string, tsRecvMs: number): void {
     this.categories.set(conn, categoryOfUrl(url) ?? conn);
-    for (const t of this.topics.values()) {
-      if (t.conn === conn) t.tb.invalidate('reconnect', tsRecvMs);
-    }
+    this.invalidateConnection(conn, 'reconnect', tsRecvMs);
   }
 
   onSend(_conn: string, _data: string, _tsMs: number): void {
@@ -56,28 +32,24 @@ export class BybitFeedHandler implements VenueFeedHandler {
     // Books come from the socket; REST bodies (instruments-info) are not needed.
   }
 
-  onFrame(conn: string, data: string, tsRecvMs: number): void {
-    try {
-      // Book pushes in the exact venue layout skip JSON.parse; anything else takes the full parser.
-      const fast = scanBookFrame(data);
-      if (fast !== undefined) {
-        this.onBook(conn, fast, tsRecvMs);
-        return;
-      }
-      const f = parseFrame(data);
-      if (f.kind === 'ignored') return;
-      if (f.kind === 'unknown') {
-        this.frames.unknown(f.what, conn);
-        return;
-      }
-      if (f.kind === 'trades') {
-        this.onTrades(conn, f.trades, tsRecvMs);
-        return;
-      }
-      this.onBook(conn, f.msg, tsRecvMs);
-    } catch (e) {
-      this.frames.failed(e, conn);
+  protected handleFrame(conn: string, data: string, tsRecvMs: number): void {
+    // Book pushes in the exact venue layout skip JSON.parse; anything else takes the full parser.
+    const fast = scanBookFrame(data);
+    if (fast !== undefined) {
+      this.onBook(conn, fast, tsRecvMs);
+      return;
     }
+    const f = parseFrame(data);
+    if (f.kind === 'ignored') return;
+    if (f.kind === 'unknown') {
+      this.frames.unknown(f.what, conn);
+      return;
+    }
+    if (f.kind === 'trades') {
+      this.onTrades(conn, f.trades, tsRecvMs);
+      return;
+    }
+    this.onBook(conn, f.msg, tsRecvMs);
   }
 
   /** Every trade of the push is validated before any is emitted. Independent of book sync. */
@@ -95,20 +67,13 @@ export class BybitFeedHandler implements VenueFeedHandler {
         tsRecvMs,
       }),
     );
-    for (const ev of events) {
-      this.trades++;
-      this.options.onTrade?.(ev);
-    }
+    for (const ev of events) this.emitTrade(ev);
   }
 
   private onBook(conn: string, msg: BybitBookMessage, tsMs: number): void {
     const category = this.categories.get(conn) ?? conn;
     const key = `${category}:${msg.topic}`;
-    let t = this.topics.get(key);
-    if (t === undefined) {
-      t = { tb: new TrackedBook(this.venue, `${category}:${msg.symbol}`, key, this.options), conn };
-      this.topics.set(key, t);
-    }
+    const t = this.track(key, `${category}:${msg.symbol}`, (tb) => ({ tb, conn }));
     t.conn = conn;
     const tb = t.tb;
     // u == 1: Bybit restarted the service; the message is a full book (v5 docs, "Process snapshot/delta").

@@ -1,11 +1,6 @@
 import { trade } from '../../domain/events.ts';
-import {
-  type FeedHandlerOptions,
-  type FrameCounters,
-  FrameReporter,
-  TrackedBook,
-  type VenueFeedHandler,
-} from '../feed-handler.ts';
+import { BookFeedHandler } from '../book-feed-handler.ts';
+import type { FeedHandlerOptions, TrackedBook } from '../feed-handler.ts';
 import { type CoinbaseBookEvent, type CoinbaseTrade, parseFrame, parseMarketTrades } from './wire.ts';
 
 interface ProductState {
@@ -13,38 +8,19 @@ interface ProductState {
   conn: string;
 }
 
-export class CoinbaseFeedHandler implements VenueFeedHandler {
-  readonly venue = 'coinbase';
-  readonly counters: FrameCounters;
-  private readonly frames: FrameReporter;
+export class CoinbaseFeedHandler extends BookFeedHandler<ProductState> {
   /** Sequence gaps seen per connection (each invalidates every book of the connection). */
   sequenceGaps = 0;
-  /** Public trades parsed and emitted through `options.onTrade` (`market_trades` updates, legacy `match`). */
-  trades = 0;
-  private readonly options: FeedHandlerOptions;
-  private readonly products = new Map<string, ProductState>();
   /** Last `sequence_num` per connection. */
   private readonly lastSeq = new Map<string, number>();
 
   constructor(options: FeedHandlerOptions = {}) {
-    this.options = options;
-    this.frames = new FrameReporter(this.venue, options);
-    this.counters = this.frames.counters;
-  }
-
-  books(): Iterable<TrackedBook> {
-    return [...this.products.values()].map((p) => p.tb);
-  }
-
-  book(productId: string): TrackedBook | undefined {
-    return this.products.get(productId)?.tb;
+    super('coinbase', options);
   }
 
   onConnect(conn: string, _url: string, tsRecvMs: number): void {
     this.lastSeq.delete(conn);
-    for (const p of this.products.values()) {
-      if (p.conn === conn) p.tb.invalidate('reconnect', tsRecvMs);
-    }
+    this.invalidateConnection(conn, 'reconnect', tsRecvMs);
   }
 
   onSend(_conn: string, _data: string, _tsMs: number): void {}
@@ -53,29 +29,25 @@ export class CoinbaseFeedHandler implements VenueFeedHandler {
     // Books come from the socket; REST bodies (products) are not needed.
   }
 
-  onFrame(conn: string, data: string, tsRecvMs: number): void {
-    try {
-      const f = parseFrame(data);
-      switch (f.kind) {
-        case 'ignored':
-          return;
-        case 'unknown':
-          this.frames.unknown(f.what, conn);
-          return;
-        case 'advanced':
-          if (f.sequenceNum !== undefined) this.checkSequence(conn, f.sequenceNum, f.channel, tsRecvMs);
-          for (const ev of f.events) this.onBook(conn, ev, tsRecvMs);
-          if (f.tradeEvents.length > 0) this.onTrades(parseMarketTrades(f.tradeEvents), tsRecvMs);
-          return;
-        case 'trade':
-          this.onTrades([f.trade], tsRecvMs);
-          return;
-        case 'legacy':
-          this.onBook(conn, f.event, tsRecvMs);
-          return;
-      }
-    } catch (e) {
-      this.frames.failed(e, conn);
+  protected handleFrame(conn: string, data: string, tsRecvMs: number): void {
+    const f = parseFrame(data);
+    switch (f.kind) {
+      case 'ignored':
+        return;
+      case 'unknown':
+        this.frames.unknown(f.what, conn);
+        return;
+      case 'advanced':
+        if (f.sequenceNum !== undefined) this.checkSequence(conn, f.sequenceNum, f.channel, tsRecvMs);
+        for (const ev of f.events) this.onBook(conn, ev, tsRecvMs);
+        if (f.tradeEvents.length > 0) this.onTrades(parseMarketTrades(f.tradeEvents), tsRecvMs);
+        return;
+      case 'trade':
+        this.onTrades([f.trade], tsRecvMs);
+        return;
+      case 'legacy':
+        this.onBook(conn, f.event, tsRecvMs);
+        return;
     }
   }
 
@@ -93,10 +65,7 @@ export class CoinbaseFeedHandler implements VenueFeedHandler {
         tsRecvMs,
       }),
     );
-    for (const ev of events) {
-      this.trades++;
-      this.options.onTrade?.(ev);
-    }
+    for (const ev of events) this.emitTrade(ev);
   }
 
   private checkSequence(conn: string, seq: number, channel: string, tsMs: number): void {
@@ -105,17 +74,13 @@ export class CoinbaseFeedHandler implements VenueFeedHandler {
     if (last === undefined || seq === last + 1) return;
     this.sequenceGaps++;
     const reason = `sequence_num ${seq} on ${channel} after ${last} (connection ${conn})`;
-    for (const p of this.products.values()) {
-      if (p.conn === conn && p.tb.status !== 'stale') p.tb.gap(reason, tsMs);
+    for (const p of this.tracksOn(conn)) {
+      if (p.tb.status !== 'stale') p.tb.gap(reason, tsMs);
     }
   }
 
   private onBook(conn: string, ev: CoinbaseBookEvent, tsMs: number): void {
-    let p = this.products.get(ev.productId);
-    if (p === undefined) {
-      p = { tb: new TrackedBook(this.venue, ev.productId, ev.productId, this.options), conn };
-      this.products.set(ev.productId, p);
-    }
+    const p = this.track(ev.productId, ev.productId, (tb) => ({ tb, conn }));
     p.conn = conn;
     const tb = p.tb;
     if (ev.snapshot) {

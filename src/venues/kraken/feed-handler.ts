@@ -6,13 +6,8 @@
 import { type QobError, qobError } from '../../core/errors.ts';
 import { type TradeEvent, trade } from '../../domain/events.ts';
 import { normalizeSymbol } from '../../domain/instrument.ts';
-import {
-  type FeedHandlerOptions,
-  type FrameCounters,
-  FrameReporter,
-  TrackedBook,
-  type VenueFeedHandler,
-} from '../feed-handler.ts';
+import { BookFeedHandler } from '../book-feed-handler.ts';
+import type { FeedHandlerOptions, TrackedBook, VenueFeedHandler } from '../feed-handler.ts';
 import { KrakenChecksumBuilder } from './checksum.ts';
 import {
   isRecord,
@@ -52,35 +47,20 @@ interface ConnState {
 /** `[price, qty, ...]` text, validated by the wire parsers. */
 type RawLevels = readonly (readonly string[])[];
 
-export class KrakenFeedHandler implements VenueFeedHandler {
-  readonly venue = KRAKEN_VENUE;
-  readonly counters: FrameCounters;
-  private readonly frames: FrameReporter;
-  private readonly options: FeedHandlerOptions;
+export class KrakenFeedHandler extends BookFeedHandler<KrakenBook> {
   private readonly conns = new Map<string, ConnState>();
-  private readonly byKey = new Map<string, KrakenBook>();
   /** v2 `instrument` precisions by symbol. */
   private readonly precisions = new Map<string, { price: number; qty: number }>();
   /** Normalized symbol by venue pair (`XBT/USD` and `BTC/USD` -> `BTC-USD`). */
   private readonly normalized = new Map<string, string>();
-  /** Trades emitted (v1 and v2 `trade` channels). */
-  trades = 0;
 
   constructor(options: FeedHandlerOptions = {}) {
-    this.options = options;
-    this.frames = new FrameReporter(this.venue, options);
-    this.counters = this.frames.counters;
-  }
-
-  books(): Iterable<TrackedBook> {
-    return [...this.byKey.values()].map((b) => b.tb);
+    super(KRAKEN_VENUE, options);
   }
 
   onConnect(conn: string, _url: string, tsRecvMs: number): void {
     this.conns.set(conn, { channels: new Map(), depthBySymbol: new Map() });
-    for (const b of this.byKey.values()) {
-      if (b.conn === conn && b.tb.status !== 'stale') b.tb.invalidate('new connection', tsRecvMs);
-    }
+    this.invalidateConnection(conn, 'new connection', tsRecvMs);
   }
 
   onSend(conn: string, data: string, _tsMs: number): void {
@@ -110,18 +90,6 @@ export class KrakenFeedHandler implements VenueFeedHandler {
     // Kraken books come from the WebSocket snapshot; REST bodies are not used.
   }
 
-  onFrame(conn: string, data: string, tsRecvMs: number): void {
-    try {
-      this.handle(conn, data, tsRecvMs);
-    } catch (e) {
-      this.badFrame(e, conn);
-    }
-  }
-
-  private badFrame(e: unknown, conn: string): void {
-    this.frames.failed(e, conn);
-  }
-
   private conn(conn: string): ConnState {
     let s = this.conns.get(conn);
     if (s === undefined) {
@@ -135,7 +103,7 @@ export class KrakenFeedHandler implements VenueFeedHandler {
     return qobError('QOB_ERR_UNKNOWN_MESSAGE', `kraken: ${what}`, { venue: KRAKEN_VENUE });
   }
 
-  private handle(conn: string, data: string, ts: number): void {
+  protected handleFrame(conn: string, data: string, ts: number): void {
     const first = data.charCodeAt(0);
     if (first === 91 /* [ */) {
       const a = parseJson(data);
@@ -200,18 +168,14 @@ export class KrakenFeedHandler implements VenueFeedHandler {
   }
 
   private bookFor(key: string, symbol: string, conn: string, depth: number): KrakenBook {
-    let b = this.byKey.get(key);
-    if (b === undefined) {
-      b = {
-        tb: new TrackedBook(KRAKEN_VENUE, symbol, key, this.options),
-        cs: new KrakenChecksumBuilder(),
-        depth,
-        conn,
-        priceDecimals: 0,
-        qtyDecimals: 0,
-      };
-      this.byKey.set(key, b);
-    }
+    const b = this.track(key, symbol, (tb) => ({
+      tb,
+      cs: new KrakenChecksumBuilder(),
+      depth,
+      conn,
+      priceDecimals: 0,
+      qtyDecimals: 0,
+    }));
     b.conn = conn;
     b.depth = depth;
     return b;

@@ -9,13 +9,8 @@ import type { L2Book } from '../../book/l2-book.ts';
 import { type QobError, qobError } from '../../core/errors.ts';
 import { pow10 } from '../../core/fixed.ts';
 import { type TradeEvent, trade } from '../../domain/events.ts';
-import {
-  type FeedHandlerOptions,
-  type FrameCounters,
-  FrameReporter,
-  TrackedBook,
-  type VenueFeedHandler,
-} from '../feed-handler.ts';
+import { BookFeedHandler } from '../book-feed-handler.ts';
+import type { FeedHandlerOptions, TrackedBook } from '../feed-handler.ts';
 import { OKX_CHECKSUM_LEVELS, okxChecksumOfFragments } from './checksum.ts';
 import {
   isRecord,
@@ -62,32 +57,13 @@ interface OkxBook {
   conn: string;
 }
 
-export class OkxFeedHandler implements VenueFeedHandler {
-  readonly venue = OKX_VENUE;
-  readonly counters: FrameCounters;
-  private readonly frames: FrameReporter;
-  private readonly options: FeedHandlerOptions;
-  private readonly byKey = new Map<string, OkxBook>();
-  /** Public trades parsed and emitted through `options.onTrade`. */
-  trades = 0;
-
+export class OkxFeedHandler extends BookFeedHandler<OkxBook> {
   constructor(options: FeedHandlerOptions = {}) {
-    this.options = options;
-    this.frames = new FrameReporter(this.venue, options);
-    this.counters = this.frames.counters;
-  }
-
-  books(): Iterable<TrackedBook> {
-    return [...this.byKey.values()].map((b) => b.tb);
+    super(OKX_VENUE, options);
   }
 
   onConnect(conn: string, _url: string, tsRecvMs: number): void {
-    for (const b of this.byKey.values()) {
-      if (b.conn === conn && b.tb.status !== 'stale') {
-        b.tb.invalidate('new connection', tsRecvMs);
-        b.texts.clear();
-      }
-    }
+    this.invalidateConnection(conn, 'new connection', tsRecvMs, (b) => b.texts.clear());
   }
 
   onSend(_conn: string, _data: string, _tsMs: number): void {
@@ -98,19 +74,11 @@ export class OkxFeedHandler implements VenueFeedHandler {
     // OKX books come from the WebSocket snapshot.
   }
 
-  onFrame(conn: string, data: string, tsRecvMs: number): void {
-    try {
-      this.handle(conn, data, tsRecvMs);
-    } catch (e) {
-      this.frames.failed(e, conn);
-    }
-  }
-
   private unknown(what: string): QobError {
     return qobError('QOB_ERR_UNKNOWN_MESSAGE', `okx: ${what}`, { venue: OKX_VENUE });
   }
 
-  private handle(conn: string, data: string, ts: number): void {
+  protected handleFrame(conn: string, data: string, ts: number): void {
     if (data === 'pong') return; // the answer to our text "ping"
     let o: unknown;
     try {
@@ -165,18 +133,11 @@ export class OkxFeedHandler implements VenueFeedHandler {
         tsRecvMs,
       }),
     );
-    for (const ev of events) {
-      this.trades++;
-      this.options.onTrade?.(ev);
-    }
+    for (const ev of events) this.emitTrade(ev);
   }
 
   private bookFor(key: string, instId: string, conn: string): OkxBook {
-    let b = this.byKey.get(key);
-    if (b === undefined) {
-      b = { tb: new TrackedBook(OKX_VENUE, instId, key, this.options), texts: new LevelTexts(), conn };
-      this.byKey.set(key, b);
-    }
+    const b = this.track(key, instId, (tb) => ({ tb, texts: new LevelTexts(), conn }));
     b.conn = conn;
     return b;
   }
