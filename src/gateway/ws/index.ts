@@ -2,13 +2,17 @@
  * The `/ws` live market-data API (docs/WS_PROTOCOL.md) as a Fastify plugin on @fastify/websocket.
  *
  * Publishing is on a tick (default 50 ms): every stream with subscribers reads the platform, diffs against
- * what it last published and serializes one frame, sent as the same text to every subscriber. Each
+ * what it last published and serializes one frame, encoded once and sent as the same bytes (a text frame) to
+ * every subscriber. Each connection's TCP socket is corked from its first frame of a tick until the tick's
+ * sends are done, so a tick costs one `writev` per connection, not one per frame. Each
  * connection's send buffer is bounded: over `maxBufferedBytes` its deltas are skipped (the channel is
  * conflated) and it gets one fresh snapshot per conflated channel once the buffer drained; a connection
  * that stays over the limit for `slowTimeoutMs` (or goes over `hardLimitFactor` times the limit) is closed
  * with reason "too slow". Heartbeats both ways: the server pings, and a client silent for
  * `heartbeatTimeoutMs` is closed.
  */
+
+import type { Duplex } from 'node:stream';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
@@ -96,13 +100,17 @@ interface Stream {
   readonly state: StreamState;
   seq: number;
   readonly subscribers: Set<Conn>;
-  /** Snapshot frame text at `snapshotSeq` (built once per seq, shared by every subscriber). */
-  snapshotText: string | undefined;
+  /** Snapshot frame (UTF-8 JSON) at `snapshotSeq`, built once per seq and shared by every subscriber. */
+  snapshotFrame: Buffer | undefined;
   snapshotSeq: number;
 }
 
 interface Conn {
   readonly socket: WebSocket;
+  /** The TCP socket under `socket`, corked during a tick's sends (undefined if ws did not expose it). */
+  readonly tcp: Duplex | undefined;
+  /** While corked in a tick: `bufferedAmount` when the tick's first frame was about to be sent. */
+  tickBacklog: number | undefined;
   readonly subs: Map<string, Stream>;
   readonly conflated: Set<Stream>;
   slowSinceMs: number | undefined;
@@ -137,10 +145,23 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
 
   const unsubscribeTrades = source.onTrades?.((batch) => tape.add(batch));
 
-  function send(conn: Conn, text: string): void {
+  /** Connections corked in the current tick (uncorked once its sends are done). */
+  const corked: Conn[] = [];
+
+  /** Sends a frame: a string, or a pre-encoded JSON Buffer sent as a text frame (same bytes on the wire). */
+  function send(conn: Conn, frame: string | Buffer): void {
     if (conn.socket.readyState !== OPEN) return;
-    conn.socket.send(text);
+    if (typeof frame === 'string') conn.socket.send(frame);
+    else conn.socket.send(frame, { binary: false });
     stats.framesSent++;
+  }
+
+  function uncorkAll(): void {
+    for (const conn of corked) {
+      conn.tickBacklog = undefined;
+      conn.tcp?.uncork();
+    }
+    corked.length = 0;
   }
 
   function sendObj(conn: Conn, msg: unknown): void {
@@ -157,12 +178,13 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
     });
   }
 
-  function snapshotText(s: Stream): string {
-    if (s.snapshotText === undefined || s.snapshotSeq !== s.seq) {
-      s.snapshotText = JSON.stringify({ type: 'snapshot', channel: s.channel, seq: s.seq, data: s.state.snapshot() });
+  function snapshotFrame(s: Stream): Buffer {
+    if (s.snapshotFrame === undefined || s.snapshotSeq !== s.seq) {
+      const msg = { type: 'snapshot', channel: s.channel, seq: s.seq, data: s.state.snapshot() };
+      s.snapshotFrame = Buffer.from(JSON.stringify(msg), 'utf8');
       s.snapshotSeq = s.seq;
     }
-    return s.snapshotText;
+    return s.snapshotFrame;
   }
 
   function closeConn(conn: Conn, reason: string, code: number): void {
@@ -243,7 +265,7 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
     let s = streams.get(key);
     if (s === undefined) {
       const state = createState(spec, depth, now());
-      s = { key, channel, state, seq: 0, subscribers: new Set(), snapshotText: undefined, snapshotSeq: -1 };
+      s = { key, channel, state, seq: 0, subscribers: new Set(), snapshotFrame: undefined, snapshotSeq: -1 };
       streams.set(key, s);
     }
     if (previous !== undefined && previous !== s) leave(conn, previous);
@@ -251,7 +273,7 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
     s.subscribers.add(conn);
     conn.subs.set(channel, s);
     sendObj(conn, isBook ? { type: 'subscribed', channel, depth } : { type: 'subscribed', channel });
-    send(conn, snapshotText(s));
+    send(conn, snapshotFrame(s));
   }
 
   function unsubscribe(conn: Conn, channel: string): void {
@@ -293,14 +315,29 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
     }
   }
 
-  function deliver(conn: Conn, s: Stream, text: string): void {
+  function deliver(conn: Conn, s: Stream, frame: Buffer): void {
     if (conn.closing || conn.conflated.has(s)) return;
-    if (conn.socket.bufferedAmount > maxBuffered) {
+    if (conn.tickBacklog === undefined && conn.tcp !== undefined && conn.socket.readyState === OPEN) {
+      conn.tickBacklog = conn.socket.bufferedAmount;
+      conn.tcp.cork();
+      corked.push(conn);
+    }
+    // While corked, bufferedAmount also counts this tick's frames. With a backlog at the tick's start the
+    // writes would have queued anyway, so it is exact; without one it is an upper bound, and only when it
+    // crosses the limit are the frames flushed to the kernel to read the real backlog.
+    let buffered = conn.socket.bufferedAmount;
+    if (buffered > maxBuffered && conn.tickBacklog === 0 && conn.tcp !== undefined) {
+      conn.tcp.uncork();
+      buffered = conn.socket.bufferedAmount;
+      conn.tcp.cork();
+      conn.tickBacklog = buffered;
+    }
+    if (buffered > maxBuffered) {
       conn.conflated.add(s);
       stats.conflations++;
       return;
     }
-    send(conn, text);
+    send(conn, frame);
   }
 
   /** After a publish: conflated channels get their snapshot once drained; too slow connections are closed. */
@@ -317,7 +354,7 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
       }
       conn.slowSinceMs = undefined;
       if (conn.conflated.size > 0 && buffered <= maxBuffered / 2) {
-        for (const s of conn.conflated) send(conn, snapshotText(s));
+        for (const s of conn.conflated) send(conn, snapshotFrame(s));
         conn.conflated.clear();
       }
     }
@@ -326,21 +363,25 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
   function tick(): void {
     if (closed) return;
     const nowMs = now();
-    for (const s of streams.values()) {
-      let p: ReturnType<StreamState['poll']>;
-      try {
-        p = s.state.poll(nowMs);
-      } catch (e) {
-        app.log.error({ err: e, channel: s.channel }, 'ws stream poll failed');
-        continue;
+    try {
+      for (const s of streams.values()) {
+        let p: ReturnType<StreamState['poll']>;
+        try {
+          p = s.state.poll(nowMs);
+        } catch (e) {
+          app.log.error({ err: e, channel: s.channel }, 'ws stream poll failed');
+          continue;
+        }
+        if (p === undefined) continue;
+        s.seq++;
+        const frame =
+          p.type === 'snapshot'
+            ? snapshotFrame(s)
+            : Buffer.from(JSON.stringify({ type: 'delta', channel: s.channel, seq: s.seq, data: p.data }), 'utf8');
+        for (const conn of s.subscribers) deliver(conn, s, frame);
       }
-      if (p === undefined) continue;
-      s.seq++;
-      const text =
-        p.type === 'snapshot'
-          ? snapshotText(s)
-          : JSON.stringify({ type: 'delta', channel: s.channel, seq: s.seq, data: p.data });
-      for (const conn of s.subscribers) deliver(conn, s, text);
+    } finally {
+      uncorkAll();
     }
     checkBuffers(nowMs);
   }
@@ -370,8 +411,12 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
         socket.close(CLOSE_SHUTDOWN, 'server shutting down');
         return;
       }
+      // ws has no public cork; its maintainers point to the raw socket (websockets/ws#1999).
+      const tcp = (socket as unknown as { _socket?: Duplex })._socket;
       const conn: Conn = {
         socket,
+        tcp: typeof tcp?.cork === 'function' ? tcp : undefined,
+        tickBacklog: undefined,
         subs: new Map(),
         conflated: new Set(),
         slowSinceMs: undefined,
