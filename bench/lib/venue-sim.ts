@@ -23,6 +23,7 @@
  */
 import { formatScaled, writtenFractionDigits } from '../../src/core/fixed.ts';
 import { SeededRandom } from '../../src/core/random.ts';
+import { SimSide } from '../../src/sim/l2-stream.ts';
 
 export interface SimVenueSpec {
   readonly venue: string;
@@ -73,55 +74,6 @@ export interface VenueSnapshot {
 const FINE_DECIMALS = 6;
 const FINE = 10 ** FINE_DECIMALS;
 
-/** One side: ticks sorted so that the best is last, lots per tick. `dir` is +1 for bids, -1 for asks. */
-class Side {
-  readonly dir: 1 | -1;
-  readonly ticks: number[] = [];
-  readonly lots = new Map<number, number>();
-
-  constructor(dir: 1 | -1) {
-    this.dir = dir;
-  }
-
-  get length(): number {
-    return this.ticks.length;
-  }
-
-  best(): number {
-    return this.ticks[this.ticks.length - 1] as number;
-  }
-
-  worst(): number {
-    return this.ticks[0] as number;
-  }
-
-  atRank(rank: number): number {
-    return this.ticks[this.ticks.length - 1 - rank] as number;
-  }
-
-  private indexOf(tick: number): number {
-    const key = this.dir * tick;
-    let lo = 0;
-    let hi = this.ticks.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.dir * (this.ticks[mid] as number) < key) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  insert(tick: number, lots: number): void {
-    this.ticks.splice(this.indexOf(tick), 0, tick);
-    this.lots.set(tick, lots);
-  }
-
-  remove(tick: number): void {
-    this.ticks.splice(this.indexOf(tick), 1);
-    this.lots.delete(tick);
-  }
-}
-
 class Venue {
   readonly spec: SimVenueSpec;
   readonly priceDecimals: number;
@@ -134,8 +86,8 @@ class Venue {
   readonly halfFine: number;
   readonly offsetFine: number;
   readonly zero: string;
-  readonly bids = new Side(1);
-  readonly asks = new Side(-1);
+  readonly bids = new SimSide(1);
+  readonly asks = new SimSide(-1);
   /** During a dislocation, the crossing best bid tick (positive) or best ask tick (negative); else 0. */
   dislocation = 0;
 
@@ -195,7 +147,7 @@ export class VenueSim {
   /** The current book of venue `v` as snapshot text, best first. */
   snapshot(v: number): VenueSnapshot {
     const sim = this.sims[v] as Venue;
-    const side = (s: Side): SimLevel[] => {
+    const side = (s: SimSide): SimLevel[] => {
       const out: SimLevel[] = [];
       for (let r = 0; r < s.length; r++) {
         const t = s.atRank(r);
@@ -310,7 +262,7 @@ export class VenueSim {
   }
 
   /** Deletes levels better than `target`; when the best is behind it, usually inserts there (and between). */
-  private moveTop(sim: Venue, side: Side, target: number, out: SimLevel[], touched: Set<number>): void {
+  private moveTop(sim: Venue, side: SimSide, target: number, out: SimLevel[], touched: Set<number>): void {
     const dir = side.dir;
     while (side.length > 0 && dir * side.best() > dir * target) {
       const tick = side.best();
@@ -338,7 +290,7 @@ export class VenueSim {
   }
 
   /** Holds the side within 2% of the venue's level count by trimming or extending the far end. */
-  private keepDepth(sim: Venue, side: Side, out: SimLevel[], touched: Set<number>): void {
+  private keepDepth(sim: Venue, side: SimSide, out: SimLevel[], touched: Set<number>): void {
     const want = sim.spec.levels;
     while (side.length > want + Math.ceil(want * 0.02)) {
       const tick = side.worst();

@@ -79,10 +79,11 @@ const SIZE_SIGMA = 1.5;
 const MAX_LOTS = 1e10;
 
 /**
- * One side of the simulated book: tick prices sorted so that the best is last (`ticks[len-1]`), with a
- * map from tick to lots. `dir` is +1 for bids (better = higher), -1 for asks.
+ * One side of a simulated book: tick prices sorted so that the best is last (`ticks[len-1]`), with a
+ * map from tick to lots. `dir` is +1 for bids (better = higher), -1 for asks. Also used by the benchmarks'
+ * venue simulators (bench/lib/venue-sim.ts).
  */
-class SimSide {
+export class SimSide {
   readonly dir: 1 | -1;
   readonly ticks: number[] = [];
   readonly lots = new Map<number, number>();
@@ -97,6 +98,10 @@ class SimSide {
 
   best(): number {
     return this.ticks[this.ticks.length - 1] as number;
+  }
+
+  worst(): number {
+    return this.ticks[0] as number;
   }
 
   /** Tick of the level `rank` places from the best. */
