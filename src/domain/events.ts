@@ -261,15 +261,10 @@ function snapshotSide(v: unknown, field: 'bids' | 'asks'): readonly Level[] {
   return Object.freeze(out);
 }
 
-/** Creates a frozen `book.snapshot` event. Throws a typed error naming the offending field. */
-export function bookSnapshot(input: BookSnapshotInput): BookSnapshotEvent {
-  const b = base(input);
-  const symbol = bookSymbol(input.symbol);
-  const bids = snapshotSide(input.bids, 'bids');
-  const asks = snapshotSide(input.asks, 'asks');
-  const seq = optSeq(input.seq, 'seq');
-  const e = {
-    type: 'book.snapshot' as const,
+/** The fields every event starts with, in schema order; `seal` fills in `id`. */
+function envelope<T extends string, S extends string | null>(type: T, b: ReturnType<typeof base>, symbol: S) {
+  return {
+    type,
     schemaVersion: 1 as const,
     id: '',
     venue: b.venue,
@@ -277,12 +272,28 @@ export function bookSnapshot(input: BookSnapshotInput): BookSnapshotEvent {
     tsEventMs: b.tsEventMs,
     tsRecvMs: b.tsRecvMs,
     recvSeq: b.recvSeq,
+  };
+}
+
+/** Sets an event's id from its fields and freezes it: the last step of every constructor. */
+function seal<E extends EventWithoutId & { id: string }>(e: E): E {
+  e.id = eventId(e);
+  return Object.freeze(e);
+}
+
+/** Creates a frozen `book.snapshot` event. Throws a typed error naming the offending field. */
+export function bookSnapshot(input: BookSnapshotInput): BookSnapshotEvent {
+  const b = base(input);
+  const symbol = bookSymbol(input.symbol);
+  const bids = snapshotSide(input.bids, 'bids');
+  const asks = snapshotSide(input.asks, 'asks');
+  const seq = optSeq(input.seq, 'seq');
+  return seal({
+    ...envelope('book.snapshot', b, symbol),
     seq,
     bids,
     asks,
-  };
-  e.id = eventId(e);
-  return Object.freeze(e);
+  });
 }
 
 /** Creates a frozen `book.delta` event. Throws a typed error naming the offending field. */
@@ -309,22 +320,13 @@ export function bookDelta(input: BookDeltaInput): BookDeltaEvent {
   if (firstSeq !== null && lastSeq !== null && firstSeq > lastSeq) {
     throw arg('firstSeq', `must not exceed lastSeq ${lastSeq}`, firstSeq);
   }
-  const e = {
-    type: 'book.delta' as const,
-    schemaVersion: 1 as const,
-    id: '',
-    venue: b.venue,
-    symbol,
-    tsEventMs: b.tsEventMs,
-    tsRecvMs: b.tsRecvMs,
-    recvSeq: b.recvSeq,
+  return seal({
+    ...envelope('book.delta', b, symbol),
     firstSeq,
     lastSeq,
     prevSeq,
     changes: Object.freeze(changes),
-  };
-  e.id = eventId(e);
-  return Object.freeze(e);
+  });
 }
 
 /** Creates a frozen `trade` event. Throws a typed error naming the offending field. */
@@ -348,22 +350,13 @@ export function trade(input: TradeInput): TradeEvent {
   } else if (t !== undefined && t !== null) {
     throw arg('tradeId', 'must be text, a safe integer or null', t);
   }
-  const e = {
-    type: 'trade' as const,
-    schemaVersion: 1 as const,
-    id: '',
-    venue: b.venue,
-    symbol,
-    tsEventMs: b.tsEventMs,
-    tsRecvMs: b.tsRecvMs,
-    recvSeq: b.recvSeq,
+  return seal({
+    ...envelope('trade', b, symbol),
     price,
     size,
     aggressor: ag,
     tradeId,
-  };
-  e.id = eventId(e);
-  return Object.freeze(e);
+  });
 }
 
 /** Creates a frozen `status` event. Throws a typed error naming the offending field. */
@@ -378,20 +371,11 @@ export function status(input: StatusInput): StatusEvent {
   if (typeof reason !== 'string' || reason.length > MAX_REASON) {
     throw arg('reason', `must be text of at most ${MAX_REASON} characters`, reason);
   }
-  const e = {
-    type: 'status' as const,
-    schemaVersion: 1 as const,
-    id: '',
-    venue: b.venue,
-    symbol,
-    tsEventMs: b.tsEventMs,
-    tsRecvMs: b.tsRecvMs,
-    recvSeq: b.recvSeq,
+  return seal({
+    ...envelope('status', b, symbol),
     status: st,
     reason,
-  };
-  e.id = eventId(e);
-  return Object.freeze(e);
+  });
 }
 
 // ---- encoding ---------------------------------------------------------------------------------------
