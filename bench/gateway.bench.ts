@@ -4,29 +4,41 @@
  *
  * Three processes: this one orchestrates (mostly idle); a SERVER child runs the real platform + gateway
  * (`buildPlatform` -> `createSimVenue` -> `startApi`, i.e. `buildGateway` + `listenGateway` on 127.0.0.1:0),
- * pinned to core 0; a CLIENT child runs the load (raw `ws` sockets, or autocannon for REST), pinned to
- * core 1 (`taskset -a -p`). The server steps the sim once per publish period and then calls the gateway's
- * own `tick()` (the publish the gateway's timer does every 50 ms), so every period publishes one delta per
- * channel; the built-in 50 ms timer still runs but finds nothing new to publish.
+ * pinned to core 0; a CLIENT child runs the load (raw TCP sockets speaking just enough WebSocket, or
+ * autocannon for REST), pinned to core 1 (`taskset -a -p`; `--no-pin` lets the scheduler place them, which
+ * is fairer when other work shares the cores). The server steps the sim once per publish period and then
+ * calls the gateway's own `tick()`, so every period publishes one delta per channel; the gateway's own timer
+ * still runs but finds nothing new to publish. When a tick takes longer than the period, ticks run back to
+ * back: the delivered rate is then what the fan-out sustains.
+ *
+ * Each client subscribes to `--channels` book channels (default 16, one per sim symbol) and, by default,
+ * asks for batched frames (`/ws?batch=1`: a tick's messages in one frame, docs/WS_PROTOCOL.md); `--no-batch`
+ * gives one frame per message. "delivered" counts messages (each message of a batch), "frames" frames.
+ * The load is cheap so that it measures the server, not the clients: every socket reads into one shared
+ * buffer (`onread`); most clients look only at each frame's header and first bytes (message type, a batch's
+ * `n`, pings to answer); 50 clients, evenly spread, are sampled: they parse every message, check every
+ * channel's sequence and record latency samples.
  *
  * Latency: publish time -> client receipt. The server records CLOCK_MONOTONIC (`process.hrtime`, one clock
  * for every process on the machine) right before each `tick()` together with `Date.now()`; the `tsMs` the
  * gateway writes into each delta is that tick's `Date.now()`, so it names the tick. Sampled clients record
- * CLOCK_MONOTONIC at receipt with the frame's `tsMs`; the two are joined afterwards. So the latency covers
- * reading the book, diffing, serializing, the fan-out to every subscriber before this one, the kernel and
- * the client's own event loop.
+ * CLOCK_MONOTONIC at receipt with each message's `tsMs`; the two are joined afterwards. So the latency covers
+ * reading the books, diffing, serializing, the fan-out to every connection before this one, the kernel and
+ * the client's own event loop. The server also reports its CPU share, event-loop delay and tick durations,
+ * the clients their CPU share: where the time goes.
  *
  * `--json` prints {"results":[{"name":"ws-1000"|"ws-10000","clients","deliveredPerSec","p99Ms",...},
  * {"name":"rest-book","requestsPerSec",...}]}. Options: --clients 1000,10000 --duration S (10) --tick-ms
- * (20) --depth (20) --rest-duration S (10) --rest-connections (64) --only ws|rest --profile (server
- * --cpu-prof into .bench-prof/).
+ * (20) --depth (20) --channels (16) --no-batch --no-pin --rest-duration S (10) --rest-connections (64)
+ * --only ws|rest --profile (server --cpu-prof into .bench-prof/).
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { Socket } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { WebSocket } from 'ws';
 
 const SELF = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
@@ -40,7 +52,12 @@ const num = (name: string, dflt: number): number => {
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number`);
   return n;
 };
-const SYMBOLS = ['BTC-USDT', 'ETH-USDT'];
+/** The sim symbols: each client subscribes to one book channel per symbol. */
+const symbolsFor = (n: number): string[] =>
+  Array.from({ length: n }, (_, i) => ['BTC-USDT', 'ETH-USDT', 'SOL-USDT'][i] ?? `SYM${i}-USDT`);
+const DEFAULT_CHANNELS = 16;
+/** Clients that parse every message (sequence checks, latency samples); the others only count. */
+const SAMPLED = 50;
 const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 type Msg = Record<string, unknown> & { cmd?: string; type?: string };
@@ -54,28 +71,14 @@ async function serverRole(): Promise<void> {
   const tickMs = num('--tick-ms', 20);
   const config = loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'qob-gw-bench-')), env: {}, flags: {} });
   const platform = buildPlatform(config, { logger: silentLogger(), clock: systemClock, random: systemRandom });
-  const sim = platform.createSimVenue({ symbols: SYMBOLS, seed: 1 });
+  const sim = platform.createSimVenue({ symbols: symbolsFor(num('--channels', DEFAULT_CHANNELS)), seed: 1 });
   sim.step(40);
   const api = await platform.startApi({ sim, host: '127.0.0.1', port: 0 });
   const ws = api.app.qobWs;
   if (ws === undefined) throw new Error('the gateway has no /ws API');
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-  // --cork (experiment, not the gateway's behaviour): cork each connection's TCP socket on its first send of
-  // a tick and uncork after the tick, so a client's frames of one tick leave in one writev.
-  const corked = new Set<{ uncork(): void }>();
-  if (args.includes('--cork')) {
-    const proto = WebSocket.prototype as unknown as { send: (...a: unknown[]) => void };
-    const send = proto.send;
-    proto.send = function (this: { _socket?: { cork(): void; uncork(): void } }, ...a: unknown[]) {
-      const sock = this._socket;
-      if (inTick && sock !== undefined && !corked.has(sock)) {
-        sock.cork();
-        corked.add(sock);
-      }
-      send.apply(this, a);
-    };
-  }
-  let inTick = false;
+  const eld = monitorEventLoopDelay({ resolution: 1 });
+  let cpu0 = process.cpuUsage();
 
   let recording = false;
   let running = false; // the market starts once every client is connected
@@ -88,11 +91,7 @@ async function serverRole(): Promise<void> {
     sim.step(1);
     const tsMs = Date.now();
     const t0 = monoUs();
-    inTick = true;
     ws.tick();
-    inTick = false;
-    for (const c of corked) c.uncork();
-    corked.clear();
     const dt = monoUs() - t0;
     if (!recording) return;
     ticks.set(tsMs, t0);
@@ -117,6 +116,9 @@ async function serverRole(): Promise<void> {
         break;
       case 'record':
         recording = true;
+        eld.reset();
+        eld.enable();
+        cpu0 = process.cpuUsage();
         ticks.clear();
         tickCount = 0;
         tickBusyUs = 0;
@@ -125,6 +127,8 @@ async function serverRole(): Promise<void> {
         break;
       case 'stop': {
         recording = false;
+        eld.disable();
+        const cpu = process.cpuUsage(cpu0);
         const u = process.memoryUsage();
         reply({
           stats: ws.stats(),
@@ -133,6 +137,9 @@ async function serverRole(): Promise<void> {
           tickCount,
           tickBusyUs,
           maxTickUs,
+          cpuUs: cpu.user + cpu.system,
+          eldP99Ms: eld.percentile(99) / 1e6,
+          eldMaxMs: eld.max / 1e6,
           rss: u.rss,
         });
         break;
@@ -154,37 +161,218 @@ interface ClientCfg {
   url: string;
   n: number;
   depth: number;
+  channels: string[];
+  batch: boolean;
   sampleEvery: number;
   addresses: number;
 }
 
+/** Bytes of a frame's payload a non-sampled client looks at: enough for the type, a batch's `n`, a ping. */
+const PREFIX = 64;
+const TYPE_AT = 9; // `{"type":"` is 9 bytes
+const BATCH_N_AT = 20; // `{"type":"batch","n":` is 20 bytes
+
+/** A masked client text frame (mask key 0: the payload bytes are unchanged, RFC 6455 5.3). */
+function clientFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const n = payload.length;
+  const head =
+    n < 126 ? Buffer.from([0x81, 0x80 | n, 0, 0, 0, 0]) : Buffer.from([0x81, 0x80 | 126, n >> 8, n & 255, 0, 0, 0, 0]);
+  return Buffer.concat([head, payload]);
+}
+
+interface RawConn {
+  readonly sock: Socket;
+  readonly sampled: boolean;
+  handshake: boolean;
+  hsText: string;
+  /** Fast path: header and payload prefix being collected, payload bytes left to skip. */
+  readonly hdr: Buffer;
+  hdrLen: number;
+  hl: number;
+  need: number;
+  plen: number;
+  skip: number;
+  /** Sampled path: bytes not yet parsed. */
+  acc: Buffer;
+  readonly lastSeq: Map<string, number>;
+  snapshots: number;
+  ready: boolean;
+}
+
+/**
+ * The load: raw TCP sockets speaking just enough WebSocket (handshake, unmasked server frames, masked client
+ * frames), all reading into one shared buffer (`onread`), so a read costs no allocation. A non-sampled
+ * client looks only at each frame's header and first bytes: it counts messages (a batch frame counts its
+ * `n`) and answers pings; a sampled client (1 in `sampleEvery`) parses every frame, checks each channel's
+ * sequence and records (tsMs, receipt time) for the latency.
+ */
 async function wsClientRole(cfg: ClientCfg): Promise<void> {
-  const wsUrl = `${cfg.url.replace(/^http/, 'ws')}/ws`;
+  const { connect } = await import('node:net');
+  const u = new URL(cfg.url);
+  const host = u.hostname;
+  const port = Number(u.port);
+  const path = cfg.batch ? '/ws?batch=1' : '/ws';
+  const request =
+    `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+  const subscribe = Buffer.concat(
+    cfg.channels.map((channel) => clientFrame(JSON.stringify({ op: 'subscribe', channel, depth: cfg.depth }))),
+  );
   let measuring = false;
   let delivered = 0;
+  let frames = 0;
   let bytes = 0;
   let ready = 0;
   let failed = 0;
   let closedEarly = 0;
-  // Sampled clients: full parse, per-channel sequence check, latency samples.
+  let closingFrames = 0;
   let gaps = 0;
   let sampleFrames = 0;
   let sampleSnapshots = 0;
   const samples: number[] = []; // flat pairs: tsMs, receipt monotonic µs
-  const sockets: WebSocket[] = [];
+  const conns: RawConn[] = [];
+  const shared = Buffer.allocUnsafe(256 * 1024);
+
+  const pong = (c: RawConn, payload: Buffer): void => {
+    const f = JSON.parse(payload.toString()) as { id: number };
+    c.sock.write(clientFrame(JSON.stringify({ op: 'pong', id: f.id })));
+  };
+
+  const markSnapshot = (c: RawConn): void => {
+    if (c.ready || ++c.snapshots < cfg.channels.length) return;
+    c.ready = true;
+    ready++;
+  };
+
+  /** Fast path: one frame whose header and payload prefix are in `c.hdr`. */
+  const fastFrame = (c: RawConn): void => {
+    const op = (c.hdr[0] as number) & 0x0f;
+    if (op !== 1) return;
+    const p = c.hl;
+    const k = c.hdr[p + TYPE_AT];
+    let n = 0;
+    if (k === 0x64 /* d */) n = 1;
+    else if (k === 0x73 /* s */ && c.hdr[p + TYPE_AT + 1] === 0x6e /* n */) {
+      n = 1;
+      markSnapshot(c);
+    } else if (k === 0x62 /* b */) {
+      for (let i = p + BATCH_N_AT; i < c.need; i++) {
+        const d = (c.hdr[i] as number) - 48;
+        if (d < 0 || d > 9) break;
+        n = n * 10 + d;
+      }
+    } else if (k === 0x70 /* p */ && c.hdr[p + TYPE_AT + 1] === 0x69 /* i */ && c.plen <= PREFIX) {
+      pong(c, c.hdr.subarray(p, c.need));
+    } else if (k === 0x63 /* c */) closingFrames++;
+    if (measuring) {
+      delivered += n;
+      frames++;
+      bytes += c.hl + c.plen;
+    }
+  };
+
+  const feedFast = (c: RawConn, buf: Buffer, from: number, end: number): void => {
+    let i = from;
+    while (i < end) {
+      if (c.skip > 0) {
+        const t = Math.min(c.skip, end - i);
+        c.skip -= t;
+        i += t;
+        continue;
+      }
+      c.hdr[c.hdrLen++] = buf[i++] as number;
+      if (c.hdrLen === 2) {
+        const l7 = (c.hdr[1] as number) & 0x7f;
+        c.hl = l7 === 126 ? 4 : l7 === 127 ? 10 : 2;
+        if (c.hl === 2) {
+          c.plen = l7;
+          c.need = 2 + Math.min(l7, PREFIX);
+        } else c.need = c.hl;
+      } else if (c.hdrLen === c.hl && c.hl > 2) {
+        c.plen = c.hl === 4 ? c.hdr.readUInt16BE(2) : c.hdr.readUInt32BE(6);
+        c.need = c.hl + Math.min(c.plen, PREFIX);
+      }
+      if (c.hdrLen >= 2 && c.hdrLen === c.need) {
+        fastFrame(c);
+        c.skip = c.plen - (c.need - c.hl);
+        c.hdrLen = 0;
+        c.need = 2;
+      }
+    }
+  };
+
+  /** Sampled path: every message of one frame's payload. */
+  const sampledMessage = (
+    c: RawConn,
+    m: { type: string; channel: string; seq: number; data?: { tsMs?: number } },
+    recvUs: number,
+  ): void => {
+    if (m.type === 'snapshot') {
+      c.lastSeq.set(m.channel, m.seq);
+      markSnapshot(c);
+      if (measuring) sampleSnapshots++;
+    } else if (m.type === 'delta') {
+      const prev = c.lastSeq.get(m.channel);
+      if (prev === undefined || m.seq !== prev + 1) gaps++;
+      c.lastSeq.set(m.channel, m.seq);
+    } else return;
+    if (!measuring) return;
+    delivered++;
+    sampleFrames++;
+    if (typeof m.data?.tsMs === 'number') samples.push(m.data.tsMs, recvUs);
+  };
+
+  const feedSampled = (c: RawConn, buf: Buffer, from: number, end: number, recvUs: number): void => {
+    c.acc = c.acc.length === 0 ? Buffer.from(buf.subarray(from, end)) : Buffer.concat([c.acc, buf.subarray(from, end)]);
+    let i = 0;
+    const a = c.acc;
+    while (a.length - i >= 2) {
+      const l7 = (a[i + 1] as number) & 0x7f;
+      const hl = l7 === 126 ? 4 : l7 === 127 ? 10 : 2;
+      if (a.length - i < hl) break;
+      const plen = hl === 2 ? l7 : hl === 4 ? a.readUInt16BE(i + 2) : a.readUInt32BE(i + 6);
+      if (a.length - i < hl + plen) break;
+      const payload = a.subarray(i + hl, i + hl + plen);
+      i += hl + plen;
+      if (((a[i - hl - plen] as number) & 0x0f) !== 1) continue;
+      const f = JSON.parse(payload.toString()) as { type: string; channel: string; seq: number; messages?: unknown[] };
+      if (measuring) {
+        frames++;
+        bytes += hl + plen;
+      }
+      if (f.type === 'batch') {
+        for (const m of f.messages as (typeof f)[]) sampledMessage(c, m, recvUs);
+      } else if (f.type === 'ping') pong(c, payload);
+      else if (f.type === 'closing') closingFrames++;
+      else sampledMessage(c, f, recvUs);
+    }
+    c.acc = i === a.length ? Buffer.alloc(0) : a.subarray(i);
+  };
+
+  const onData = (c: RawConn, nread: number, buf: Buffer): void => {
+    let from = 0;
+    if (c.handshake) {
+      c.hsText += buf.toString('latin1', 0, nread);
+      const at = c.hsText.indexOf('\r\n\r\n');
+      if (at < 0) return;
+      if (!c.hsText.startsWith('HTTP/1.1 101')) {
+        c.sock.destroy();
+        return;
+      }
+      from = nread - (c.hsText.length - (at + 4));
+      c.handshake = false;
+      c.hsText = '';
+      c.sock.write(subscribe);
+    }
+    if (c.sampled) feedSampled(c, buf, from, nread, monoUs());
+    else feedFast(c, buf, from, nread);
+  };
 
   const open = (i: number): Promise<void> =>
     new Promise((resolve) => {
-      const sampled = i % cfg.sampleEvery === 0;
       const localAddress = cfg.addresses > 1 ? `127.0.0.${1 + (i % cfg.addresses)}` : undefined;
-      const ws = new WebSocket(wsUrl, {
-        perMessageDeflate: false,
-        skipUTF8Validation: true,
-        ...(localAddress === undefined ? {} : { localAddress }),
-      });
-      sockets.push(ws);
-      const lastSeq = new Map<string, number>();
-      let snapshots = 0;
+      let c: RawConn | undefined;
       let done = false;
       const finish = (ok: boolean) => {
         if (done) return;
@@ -192,47 +380,40 @@ async function wsClientRole(cfg: ClientCfg): Promise<void> {
         if (!ok) failed++;
         resolve();
       };
-      ws.on('open', () => {
-        for (const s of SYMBOLS)
-          ws.send(JSON.stringify({ op: 'subscribe', channel: `book.sim.${s}`, depth: cfg.depth }));
+      const sock = connect({
+        host,
+        port,
+        ...(localAddress === undefined ? {} : { localAddress }),
+        noDelay: true,
+        onread: {
+          buffer: shared,
+          callback: (nread: number, buf: Uint8Array) => {
+            if (c !== undefined) onData(c, nread, buf as Buffer);
+            if (c?.ready === true) finish(true);
+            return true;
+          },
+        },
       });
-      ws.on('message', (data: Buffer) => {
-        // `{"type":"` is 9 bytes: byte 9 is d(elta), s(napshot|ubscribed), p(ing|ong), c(losing), e(rror).
-        const k = data[9];
-        if (k === 0x70 /* p */ && data[10] === 0x69 /* i */) {
-          const f = JSON.parse(data.toString()) as { id: number };
-          ws.send(JSON.stringify({ op: 'pong', id: f.id }));
-          return;
-        }
-        const isSnapshot = k === 0x73 && data[10] === 0x6e; /* sn */
-        const isDelta = k === 0x64;
-        if (!isSnapshot && !isDelta) return;
-        if (measuring) {
-          delivered++;
-          bytes += data.length;
-        }
-        if (isSnapshot && !done && ++snapshots === SYMBOLS.length) {
-          ready++;
-          finish(true);
-        }
-        if (!sampled) return;
-        const recvUs = monoUs();
-        const f = JSON.parse(data.toString()) as { channel: string; seq: number; data: { tsMs: number } };
-        if (isSnapshot) {
-          lastSeq.set(f.channel, f.seq);
-          if (measuring) sampleSnapshots++;
-        } else {
-          const prev = lastSeq.get(f.channel);
-          if (prev === undefined || f.seq !== prev + 1) gaps++;
-          lastSeq.set(f.channel, f.seq);
-        }
-        if (measuring) {
-          sampleFrames++;
-          samples.push(f.data.tsMs, recvUs);
-        }
-      });
-      ws.on('error', () => finish(false));
-      ws.on('close', () => {
+      c = {
+        sock,
+        sampled: i % cfg.sampleEvery === 0,
+        handshake: true,
+        hsText: '',
+        hdr: Buffer.allocUnsafe(PREFIX + 10),
+        hdrLen: 0,
+        hl: 2,
+        need: 2,
+        plen: 0,
+        skip: 0,
+        acc: Buffer.alloc(0),
+        lastSeq: new Map(),
+        snapshots: 0,
+        ready: false,
+      };
+      conns.push(c);
+      sock.on('connect', () => sock.write(request));
+      sock.on('error', () => finish(false));
+      sock.on('close', () => {
         if (measuring) closedEarly++;
         finish(false);
       });
@@ -250,29 +431,36 @@ async function wsClientRole(cfg: ClientCfg): Promise<void> {
   process.send?.({ type: 'connected', ready, failed, connectMs: Math.round(performance.now() - t0) });
 
   let startUs = 0;
+  let cpu0 = process.cpuUsage();
   process.on('message', (m: Msg) => {
     if (m.cmd === 'start') {
       measuring = true;
       delivered = 0;
+      frames = 0;
       bytes = 0;
       startUs = monoUs();
+      cpu0 = process.cpuUsage();
     } else if (m.cmd === 'stop') {
       measuring = false;
       const windowUs = monoUs() - startUs;
+      const cpu = process.cpuUsage(cpu0);
       process.send?.({
         type: 'result',
         delivered,
+        frames,
         bytes,
         windowUs,
+        cpuPct: ((cpu.user + cpu.system) / windowUs) * 100,
         gaps,
         sampleFrames,
         sampleSnapshots,
         samples,
         closedEarly,
-        open: sockets.filter((s) => s.readyState === WebSocket.OPEN).length,
+        closingFrames,
+        open: conns.filter((c) => !c.sock.destroyed).length,
       });
     } else if (m.cmd === 'exit') {
-      for (const s of sockets) s.terminate();
+      for (const c of conns) c.sock.destroy();
       process.exit(0);
     }
   });
@@ -320,12 +508,12 @@ function pin(child: ChildProcess, core: number): boolean {
   }
 }
 
-function spawnRole(role: string, extra: string[], core: number, execArgv: string[] = []): ChildProcess {
+function spawnRole(role: string, extra: string[], core: number | undefined, execArgv: string[] = []): ChildProcess {
   const child = fork(SELF, ['--role', role, ...extra], {
     execArgv: ['--expose-gc', ...execArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  pin(child, core);
+  if (core !== undefined) pin(child, core);
   return child;
 }
 
@@ -360,13 +548,15 @@ function pct(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 }
 
-async function startServer(
-  profile: boolean,
-  tickMs: number,
-  cork = args.includes('--cork'),
-): Promise<{ child: ChildProcess; url: string }> {
-  const execArgv = profile ? ['--cpu-prof', '--cpu-prof-dir=.bench-prof'] : [];
-  const child = spawnRole('server', ['--tick-ms', String(tickMs), ...(cork ? ['--cork'] : [])], 0, execArgv);
+/** A server whose sim runs `channels` symbols (the REST run needs only BTC-USDT: 2, as before). */
+async function startServer(o: Opts, channels = o.channels): Promise<{ child: ChildProcess; url: string }> {
+  const execArgv = o.profile ? ['--cpu-prof', '--cpu-prof-dir=.bench-prof'] : [];
+  const child = spawnRole(
+    'server',
+    ['--tick-ms', String(o.tickMs), '--channels', String(channels)],
+    o.pin ? 0 : undefined,
+    execArgv,
+  );
   const ready = await waitFor(child, (m) => m.type === 'ready', 30_000, 'server ready');
   return { child, url: ready.url as string };
 }
@@ -382,6 +572,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 interface Counters {
   framesSent: number;
+  messagesSent: number;
   conflations: number;
   slowDisconnects: number;
 }
@@ -390,7 +581,11 @@ interface WsResult {
   name: string;
   clients: number;
   connected: number;
+  channelsPerClient: number;
+  batch: boolean;
   deliveredPerSec: number;
+  framesReceivedPerSec: number;
+  serverMessagesPerSec: number;
   serverFramesPerSec: number;
   mbPerSec: number;
   p50Ms: number;
@@ -407,6 +602,13 @@ interface WsResult {
   memPerClientKiB: number;
   heapPerClientKiB: number;
   serverBusyPct: number;
+  serverCpuPct: number;
+  serverLoopDelayP99Ms: number;
+  serverLoopDelayMaxMs: number;
+  clientCpuPct: number;
+  /** CPU per frame (server: sent, clients: received), comparable across runs on shared cores. */
+  serverCpuUsPerFrame: number;
+  clientCpuUsPerFrame: number;
   meanTickMs: number;
   maxTickMs: number;
   publishesPerSec: number;
@@ -414,13 +616,14 @@ interface WsResult {
 }
 
 async function runWs(n: number, o: Opts): Promise<WsResult> {
-  const server = await startServer(o.profile, o.tickMs);
+  const server = await startServer(o);
   try {
     const mem0 = await ask(server.child, 'mem');
-    const sampleEvery = Math.max(1, Math.floor(n / 200));
+    const sampleEvery = Math.max(1, Math.floor(n / SAMPLED));
     const addresses = n > 20_000 ? Math.ceil(n / 20_000) : 1;
-    const cfg: ClientCfg = { url: server.url, n, depth: o.depth, sampleEvery, addresses };
-    const client = spawnRole('ws-clients', ['--cfg', JSON.stringify(cfg)], 1);
+    const channels = symbolsFor(o.channels).map((sym) => `book.sim.${sym}`);
+    const cfg: ClientCfg = { url: server.url, n, depth: o.depth, channels, batch: o.batch, sampleEvery, addresses };
+    const client = spawnRole('ws-clients', ['--cfg', JSON.stringify(cfg)], o.pin ? 1 : undefined);
     try {
       const conn = await waitFor(client, (m) => m.type === 'connected', 180_000, `${n} clients connected`);
       const mem1 = await ask(server.child, 'mem');
@@ -453,7 +656,11 @@ async function runWs(n: number, o: Opts): Promise<WsResult> {
         name: `ws-${n}`,
         clients: n,
         connected: conn.ready as number,
+        channelsPerClient: o.channels,
+        batch: o.batch,
         deliveredPerSec: Math.round((res.delivered as number) / windowS),
+        framesReceivedPerSec: Math.round((res.frames as number) / windowS),
+        serverMessagesPerSec: Math.round((st1.messagesSent - st0.messagesSent) / serverWindowS),
         serverFramesPerSec: Math.round((st1.framesSent - st0.framesSent) / serverWindowS),
         mbPerSec: (res.bytes as number) / windowS / 1e6,
         p50Ms: pct(lat, 0.5),
@@ -470,6 +677,13 @@ async function runWs(n: number, o: Opts): Promise<WsResult> {
         memPerClientKiB: ((mem1.rss as number) - (mem0.rss as number)) / n / 1024,
         heapPerClientKiB: ((mem1.heapUsed as number) - (mem0.heapUsed as number)) / n / 1024,
         serverBusyPct: ((s1.tickBusyUs as number) / 1e6 / serverWindowS) * 100,
+        serverCpuPct: ((s1.cpuUs as number) / 1e6 / serverWindowS) * 100,
+        serverLoopDelayP99Ms: s1.eldP99Ms as number,
+        serverLoopDelayMaxMs: s1.eldMaxMs as number,
+        clientCpuPct: res.cpuPct as number,
+        serverCpuUsPerFrame: (s1.cpuUs as number) / Math.max(1, st1.framesSent - st0.framesSent),
+        clientCpuUsPerFrame:
+          (((res.cpuPct as number) / 100) * (res.windowUs as number)) / Math.max(1, res.frames as number),
         meanTickMs: tickCount > 0 ? (s1.tickBusyUs as number) / tickCount / 1000 : Number.NaN,
         maxTickMs: (s1.maxTickUs as number) / 1000,
         publishesPerSec: tickCount / serverWindowS,
@@ -484,16 +698,28 @@ async function runWs(n: number, o: Opts): Promise<WsResult> {
 }
 
 async function runRest(o: Opts): Promise<Msg> {
-  const server = await startServer(o.profile, o.tickMs);
+  const server = await startServer(o, 2);
   try {
     await ask(server.child, 'run');
     const client = spawnRole(
       'rest',
       ['--url', server.url, '--seconds', String(o.restSeconds), '--connections', String(o.restConnections)],
-      1,
+      o.pin ? 1 : undefined,
     );
+    const s0 = await ask(server.child, 'record');
     const r = await waitFor(client, (m) => m.type === 'result', (o.restSeconds + 60) * 1000, 'autocannon');
-    return { name: 'rest-book', ...r, type: undefined, connections: o.restConnections, seconds: o.restSeconds };
+    const s1 = await ask(server.child, 'stop');
+    const windowS = ((s1.atUs as number) - (s0.atUs as number)) / 1e6;
+    return {
+      name: 'rest-book',
+      ...r,
+      type: undefined,
+      connections: o.restConnections,
+      seconds: o.restSeconds,
+      // CPU the server spent per request (sim steps included): comparable across runs on shared cores.
+      serverCpuPct: ((s1.cpuUs as number) / 1e6 / windowS) * 100,
+      serverCpuUsPerRequest: (s1.cpuUs as number) / (r.total as number),
+    };
   } finally {
     await stop(server.child);
   }
@@ -509,6 +735,9 @@ interface Opts {
   restConnections: number;
   only: string | undefined;
   profile: boolean;
+  channels: number;
+  batch: boolean;
+  pin: boolean;
 }
 
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '-');
@@ -525,6 +754,9 @@ async function main(): Promise<void> {
     restConnections: num('--rest-connections', 64),
     only: flag('--only'),
     profile: args.includes('--profile'),
+    channels: num('--channels', DEFAULT_CHANNELS),
+    batch: !args.includes('--no-batch'),
+    pin: !args.includes('--no-pin'),
   };
   const log = (s: string) => {
     if (!o.json) process.stdout.write(`${s}\n`);
@@ -538,9 +770,12 @@ async function main(): Promise<void> {
     throw new Error(`open-file limit ${limit} < ${need}: run \`ulimit -n ${need}\` (hard limit permitting) first`);
   }
   log(
-    `gateway bench: server and load generator in separate processes pinned to core 0 and core 1 (taskset); ` +
+    `gateway bench: server and load generator in separate processes${o.pin ? ' pinned to core 0 and core 1 (taskset)' : ''}; ` +
       `publish every ${o.tickMs} ms (one sim step, then the gateway's tick()), depth ${o.depth}, ` +
-      `each client subscribed to ${SYMBOLS.map((s) => `book.sim.${s}`).join(' + ')}; ${o.duration} s windows`,
+      `each client subscribed to ${o.channels} book channels (book.sim.*)${o.batch ? ', batched frames (?batch=1)' : ''}; ` +
+      `${o.duration} s windows; load average ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
   );
   const results: Record<string, unknown>[] = [];
   if (o.only !== 'rest') {
@@ -560,12 +795,12 @@ async function main(): Promise<void> {
   const rows = results.filter((r) => String(r.name).startsWith('ws-')) as unknown as WsResult[];
   log('');
   log(
-    '| run | clients | delivered/s | server frames/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | seq gaps | conflations | mem/client (RSS, heap) | server tick busy | mean/max tick |',
+    '| run | clients | delivered msgs/s | frames recv/s | server frames/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | seq gaps | conflations | mem/client (RSS, heap) | server tick busy | mean/max tick |',
   );
-  log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     log(
-      `| ${r.name} | ${r.connected}/${r.clients} | ${k(r.deliveredPerSec)} | ${k(r.serverFramesPerSec)} | ${r.mbPerSec.toFixed(1)} | ` +
+      `| ${r.name} | ${r.connected}/${r.clients} | ${k(r.deliveredPerSec)} | ${k(r.framesReceivedPerSec)} | ${k(r.serverFramesPerSec)} | ${r.mbPerSec.toFixed(1)} | ` +
         `${f2(r.p50Ms)} | ${f2(r.p99Ms)} | ${f2(r.p999Ms)} | ${f2(r.maxMs)} | ${r.seqGaps} | ${r.conflations} | ` +
         `${r.memPerClientKiB.toFixed(1)} KiB, ${r.heapPerClientKiB.toFixed(1)} KiB | ${r.serverBusyPct.toFixed(0)}% | ` +
         `${f2(r.meanTickMs)} / ${f2(r.maxTickMs)} ms |`,
@@ -575,14 +810,18 @@ async function main(): Promise<void> {
     log(
       `  ${r.name}: ${r.publishesPerSec.toFixed(1)} publishes/s, connect ${r.connectMs} ms, latency from ` +
         `${r.latencySamples} frames of ${r.sampledClients} sampled clients (${r.unmatchedSamples} unmatched), ` +
-        `${r.resyncSnapshots} resync snapshots on sampled clients, ${r.slowDisconnects} slow disconnects`,
+        `${r.resyncSnapshots} resync snapshots on sampled clients, ${r.slowDisconnects} slow disconnects; CPU server ` +
+        `${r.serverCpuPct.toFixed(0)}% (${r.serverCpuUsPerFrame.toFixed(1)} µs/frame), clients ` +
+        `${r.clientCpuPct.toFixed(0)}% (${r.clientCpuUsPerFrame.toFixed(1)} µs/frame); server event-loop delay p99 ` +
+        `${f2(r.serverLoopDelayP99Ms)} ms, max ${f2(r.serverLoopDelayMaxMs)} ms`,
     );
   }
   const rest = results.find((r) => r.name === 'rest-book');
   if (rest !== undefined) {
     log(
       `| rest-book | ${(rest.requestsPerSec as number).toFixed(0)} req/s | p50 ${rest.p50Ms} ms | p99 ${rest.p99Ms} ms | ` +
-        `non-2xx ${rest.non2xx} | errors ${rest.errors} | ${rest.connections} connections |`,
+        `non-2xx ${rest.non2xx} | errors ${rest.errors} | ${rest.connections} connections | server CPU ` +
+        `${(rest.serverCpuPct as number).toFixed(0)}%, ${(rest.serverCpuUsPerRequest as number).toFixed(1)} µs/request |`,
     );
   }
 }

@@ -930,7 +930,13 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
         throw qobError('QOB_ERR_INVALID_ARGUMENT', 'the API needs a clock (deps)', {});
       }
       const source = createMarketData({ sim: options.sim, live: options.live, clock: deps.clock });
-      const app = await buildGateway({ source, metrics: metrics.registry, logger: moduleLogger(logger, 'gateway') });
+      const app = await buildGateway({
+        source,
+        metrics: metrics.registry,
+        logger: moduleLogger(logger, 'gateway'),
+        // History routes read the store when it was opened before the API (as `qob start` does).
+        ...(stored === undefined ? {} : { history: stored.store }),
+      });
       const running = await listenGateway(app, {
         host: options.host ?? config.api.host,
         port: options.port ?? config.api.port,

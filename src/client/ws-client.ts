@@ -5,7 +5,8 @@
  *
  * It keeps a local book per book channel from snapshot + deltas (exact decimal strings, sorted best first),
  * checks every channel's sequence and resubscribes on a gap, answers and sends heartbeats, and reconnects
- * with exponential backoff, resubscribing every channel (each gets a fresh snapshot).
+ * with exponential backoff, resubscribing every channel (each gets a fresh snapshot). With `batch: true` it
+ * asks for batched frames (`?batch=1`) and unpacks them: listeners see the same messages either way.
  */
 
 /** A `[price, size]` level: exact decimal text. */
@@ -80,6 +81,13 @@ export type ServerMessage =
 
 export type ServerError = Extract<ServerMessage, { type: 'error' }>;
 
+/** A batched frame (connections opened with `?batch=1`): `n` messages of one tick, in order. */
+interface BatchFrame {
+  readonly type: 'batch';
+  readonly n: number;
+  readonly messages: readonly ServerMessage[];
+}
+
 export interface ClientEvents {
   open: { readonly reconnect: boolean };
   close: { readonly code: number; readonly reason: string; readonly willReconnect: boolean };
@@ -136,6 +144,19 @@ export interface QobWsClientOptions {
   readonly autoConnect?: boolean;
   /** For jitter (default Math.random). */
   readonly random?: () => number;
+  /**
+   * Ask the server to batch each tick's publications into one frame (`?batch=1` on the URL; default false).
+   * Batches are unpacked: events and `message` listeners see each message as if it came alone.
+   */
+  readonly batch?: boolean;
+}
+
+/** `url` with `batch=1` added to its query. */
+export function batchUrl(url: string): string {
+  const hash = url.indexOf('#');
+  const base = hash < 0 ? url : url.slice(0, hash);
+  const tail = hash < 0 ? '' : url.slice(hash);
+  return `${base}${base.includes('?') ? '&' : '?'}batch=1${tail}`;
 }
 
 export interface SubscribeOptions {
@@ -300,7 +321,7 @@ export class QobWsClient {
     }
     let ws: WebSocketLike;
     try {
-      ws = this.createSocket(this.options.url);
+      ws = this.createSocket(this.options.batch === true ? batchUrl(this.options.url) : this.options.url);
     } catch {
       this.scheduleReconnect();
       return;
@@ -453,13 +474,22 @@ export class QobWsClient {
   private onMessage(data: unknown): void {
     this.lastSeenMs = Date.now();
     if (typeof data !== 'string') return;
-    let msg: ServerMessage;
+    let msg: ServerMessage | BatchFrame;
     try {
-      msg = JSON.parse(data) as ServerMessage;
+      msg = JSON.parse(data) as ServerMessage | BatchFrame;
     } catch {
       return;
     }
     if (typeof msg !== 'object' || msg === null) return;
+    if (msg.type === 'batch') {
+      if (!Array.isArray(msg.messages)) return;
+      for (const m of msg.messages) if (typeof m === 'object' && m !== null) this.handle(m);
+      return;
+    }
+    this.handle(msg);
+  }
+
+  private handle(msg: ServerMessage): void {
     this.emit('message', msg);
     switch (msg.type) {
       case 'ping':

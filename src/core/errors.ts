@@ -93,6 +93,7 @@ export const ERROR_CATALOGUE = {
   QOB_ERR_CLOSED: { status: 503, retry: 'non-retryable', summary: 'The resource was closed' },
   QOB_ERR_ABORTED: { status: 499, retry: 'non-retryable', summary: 'The operation was aborted by its AbortSignal' },
   QOB_ERR_QUEUE_FULL: { status: 503, retry: 'retryable', summary: 'A bounded queue is full and refuses more items' },
+  QOB_ERR_STORE_DISABLED: { status: 503, retry: 'non-retryable', summary: 'No store is configured: no history' },
   QOB_ERR_RATE_LIMITED: {
     status: 429,
     retry: 'retryable',

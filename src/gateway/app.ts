@@ -1,8 +1,8 @@
 /**
  * `buildGateway(deps, options)` builds the HTTP API as a Fastify instance without listening (fastify
  * style: build in one module, listen in another, src/gateway/server.ts). Everything a route serves comes
- * from `deps.source` (a `MarketDataSource`) and `deps.metrics`; the gateway never reaches into the
- * platform.
+ * from `deps.source` (a `MarketDataSource`), `deps.history` (a `HistorySource`, the store) and
+ * `deps.metrics`; the gateway never reaches into the platform.
  *
  * Cross-cutting rules, all here:
  * - one error format `{ error: { code, message, context? } }` with the catalogue's HTTP status;
@@ -18,7 +18,9 @@ import Fastify, { type FastifyInstance, type FastifyRequest, LogController } fro
 import { qobError } from '../core/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { errorBody, toQobError } from './errors.ts';
+import type { HistorySource } from './history.ts';
 import { checkPermissions, type Permission, type RoutePermission } from './permissions.ts';
+import { historyRoutes } from './routes/history.ts';
 import { marketRoutes } from './routes/market.ts';
 import { opsRoutes } from './routes/ops.ts';
 import type { MarketDataSource, MetricsRegistry } from './source.ts';
@@ -26,6 +28,8 @@ import type { MarketDataSource, MetricsRegistry } from './source.ts';
 export interface GatewayDeps {
   readonly source: MarketDataSource;
   readonly metrics: MetricsRegistry;
+  /** Stored trades, candles and past books (the store); without it the history routes answer 503. */
+  readonly history?: HistorySource;
   /** Request errors and internal failures are logged here (default: nothing is logged). */
   readonly logger?: Logger;
 }
@@ -37,9 +41,17 @@ export interface GatewayOptions {
   readonly bodyLimit?: number;
   /** Version written into the OpenAPI document. */
   readonly version?: string;
+  /** Publish period of the /ws API in ms (default `WS_TICK_MS`); 0: no timer, call `app.qobWs.tick()`. */
+  readonly wsTickMs?: number;
 }
 
 export const DOCS_PREFIX = '/api-docs';
+/**
+ * The /ws publish period: 25 ms, so a book that moves on every `qob start` sim step (25 a second) reaches a
+ * dashboard at that rate. At 50 ms the ladder could update at most 20 times a second, and timer drift kept it
+ * just under (19.3/s measured by bench/dashboard.bench.ts), short of the dashboard's 20 updates a second.
+ */
+export const WS_TICK_MS = 25;
 const POISON_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** A key that can reach an object's prototype once a parser expands `a[b]` or `a.b` paths. */
 const POISON_PATH = /__proto__|constructor\s*(?:\.|\[)\s*prototype/;
@@ -113,6 +125,9 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
     ...(log === undefined ? { logger: false } : { loggerInstance: log }),
     // No line per request: errors are logged by the error handler below.
     logController: new LogController({ disableRequestLogging: true }),
+    // Nor a child logger per request (a pino child costs microseconds on every request): `req.log` is the
+    // gateway's logger itself.
+    childLoggerFactory: (logger) => logger,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     bodyLimit: options.bodyLimit ?? 64 * 1024,
@@ -139,7 +154,16 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
     parseJsonBody(req, body as string, done),
   );
-  app.addHook('onRequest', async (req) => checkQuery(req));
+  // A callback hook, not an async one: no promise per request on the hot path.
+  app.addHook('onRequest', (req, _reply, done) => {
+    try {
+      checkQuery(req);
+    } catch (e) {
+      done(e as Error);
+      return;
+    }
+    done();
+  });
 
   app.setErrorHandler((err, req, reply) => {
     const { error, internal } = toQobError(err);
@@ -169,6 +193,7 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
         tags: [
           { name: 'market data', description: 'Venues, instruments and books' },
           { name: 'status', description: 'Venue and book status' },
+          { name: 'history', description: 'Stored trades, candles and past books' },
           { name: 'operations', description: 'Probes and metrics' },
         ],
       },
@@ -186,8 +211,10 @@ export async function buildGateway(deps: GatewayDeps, options: GatewayOptions = 
   }
 
   marketRoutes(app, deps.source);
+  historyRoutes(app, deps.history);
   opsRoutes(app, deps.source, deps.metrics);
-  (await import('./ws/index.ts')).registerWsApi(app, deps.source); // /ws live market data (docs/WS_PROTOCOL.md)
+  // /ws live market data (docs/WS_PROTOCOL.md)
+  (await import('./ws/index.ts')).registerWsApi(app, deps.source, { tickMs: options.wsTickMs ?? WS_TICK_MS });
 
   if (options.docs !== false) {
     // The docs plugin's own routes (page, assets, JSON) are public; they are declared so in their own scope.

@@ -4,6 +4,7 @@
  * @fastify/swagger turns them into the OpenAPI document. Prices and sizes are exact decimal text.
  */
 import { ERROR_SCHEMA } from './errors.ts';
+import { HISTORY_DEFAULT_LIMIT, HISTORY_INTERVALS, HISTORY_MAX_LIMIT } from './history.ts';
 
 export const DEFAULT_DEPTH = 20;
 export const MAX_DEPTH = 1000;
@@ -250,4 +251,151 @@ export const READY_RESPONSE = {
   type: 'object',
   required: ['status', 'reason'],
   properties: { status: { type: 'string', enum: ['ready'] }, reason: { type: 'string' } },
+} as const;
+
+// History (src/gateway/routes/history.ts)
+
+const timeParam = (what: string) =>
+  ({
+    type: 'string',
+    minLength: 1,
+    maxLength: 40,
+    description: `${what}: epoch milliseconds (\`1764043200000\`) or an ISO 8601 instant with its zone (\`2026-11-25T04:00:00Z\`)`,
+  }) as const;
+
+const historyLimit = {
+  type: 'integer',
+  minimum: 1,
+  maximum: HISTORY_MAX_LIMIT,
+  default: HISTORY_DEFAULT_LIMIT,
+  description: `Rows per answer (1 to ${HISTORY_MAX_LIMIT}, default ${HISTORY_DEFAULT_LIMIT})`,
+} as const;
+
+export const TRADES_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    from: timeParam('Inclusive start (default: the oldest trade)'),
+    to: timeParam('Exclusive end (default: no end)'),
+    limit: historyLimit,
+    cursor: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: '`nextCursor` of the previous page (with the same from and to)',
+    },
+  },
+} as const;
+
+export const CANDLES_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['interval'],
+  properties: {
+    interval: { type: 'string', enum: HISTORY_INTERVALS, description: 'Bucket length' },
+    from: timeParam('Inclusive bucket start (default: the oldest)'),
+    to: timeParam('Exclusive end (default: no end)'),
+    limit: historyLimit,
+  },
+} as const;
+
+export const BOOK_AT_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['time'],
+  properties: {
+    time: timeParam('The instant: every event received at or before it is applied'),
+    depth: DEPTH_QUERY.properties.depth,
+  },
+} as const;
+
+export const TRADES_RESPONSE = {
+  type: 'object',
+  required: ['venue', 'symbol', 'fromMs', 'toMs', 'count', 'nextCursor', 'trades'],
+  properties: {
+    venue: { type: 'string' },
+    symbol: { type: 'string' },
+    fromMs: { type: 'number', description: 'The range asked, epoch ms (inclusive)' },
+    toMs: { type: 'number', description: 'Exclusive' },
+    count: { type: 'integer' },
+    nextCursor: { ...nullableString, description: 'Pass as `cursor` for the next page; null on the last page' },
+    trades: {
+      type: 'array',
+      description: 'Oldest first',
+      items: {
+        type: 'object',
+        required: ['tsMs', 'tsEventMs', 'tsRecvMs', 'price', 'size', 'aggressor', 'tradeId'],
+        properties: {
+          tsMs: { type: 'number', description: 'The trade time the range applies to: venue time, else receive time' },
+          tsEventMs: { type: ['number', 'null'], description: 'Venue event time, epoch ms (null: not sent)' },
+          tsRecvMs: { type: 'number', description: 'Our receive time, epoch ms' },
+          price: decimal,
+          size: decimal,
+          aggressor: { type: 'string', enum: ['buy', 'sell', 'unknown'], description: 'Side of the taker' },
+          tradeId: nullableString,
+        },
+      },
+    },
+  },
+} as const;
+
+export const CANDLES_RESPONSE = {
+  type: 'object',
+  required: ['venue', 'symbol', 'interval', 'fromMs', 'toMs', 'candles'],
+  properties: {
+    venue: { type: 'string' },
+    symbol: { type: 'string' },
+    interval: { type: 'string', enum: HISTORY_INTERVALS },
+    fromMs: { type: 'number' },
+    toMs: { type: 'number' },
+    candles: {
+      type: 'array',
+      description: 'Oldest first; buckets without trades are absent',
+      items: {
+        type: 'object',
+        required: ['openTimeMs', 'open', 'high', 'low', 'close', 'volume', 'notional', 'vwap', 'tradeCount'],
+        properties: {
+          openTimeMs: { type: 'number', description: 'Bucket start, epoch ms' },
+          open: decimal,
+          high: decimal,
+          low: decimal,
+          close: decimal,
+          volume: decimal,
+          notional: { ...decimal, description: 'Sum of price x size, exact' },
+          vwap: { ...decimal, description: 'notional / volume, rounded half-up to 18 fraction digits' },
+          tradeCount: { type: 'integer' },
+        },
+      },
+    },
+  },
+} as const;
+
+export const BOOK_AT_RESPONSE = {
+  type: 'object',
+  required: [
+    'venue',
+    'symbol',
+    'atMs',
+    'depth',
+    'snapshotAtMs',
+    'snapshotSource',
+    'snapshotDepth',
+    'deltasApplied',
+    'exact',
+    'bids',
+    'asks',
+  ],
+  properties: {
+    venue: { type: 'string' },
+    symbol: { type: 'string' },
+    atMs: { type: 'number', description: 'The instant, epoch ms' },
+    depth: { type: 'integer' },
+    snapshotAtMs: { type: 'number', description: 'Receive time of the snapshot the book was rebuilt from' },
+    snapshotSource: { type: 'string', enum: ['venue', 'periodic'] },
+    snapshotDepth: { ...nullableInteger, description: 'Levels per side the snapshot kept (null: the whole book)' },
+    deltasApplied: { type: 'integer' },
+    exact: { type: 'boolean', description: 'The snapshot held the whole book: the levels are exact at every depth' },
+    bids: { type: 'array', items: level, description: 'Best first' },
+    asks: { type: 'array', items: level, description: 'Best first' },
+  },
 } as const;

@@ -83,7 +83,7 @@ function qobStart(args: string[], cwd: string): Run {
     ticks,
     stderr: () => err,
     exited,
-    waitForTick(what, cond, timeoutMs = 8_000) {
+    waitForTick(what, cond, timeoutMs = 30_000) {
       return new Promise((res, rej) => {
         let seen = 0;
         const check = (): void => {

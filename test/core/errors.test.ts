@@ -37,6 +37,7 @@ const PINNED: Record<string, readonly [number, 'retryable' | 'non-retryable' | '
   QOB_ERR_CLOSED: [503, 'non-retryable'],
   QOB_ERR_ABORTED: [499, 'non-retryable'],
   QOB_ERR_QUEUE_FULL: [503, 'retryable'],
+  QOB_ERR_STORE_DISABLED: [503, 'non-retryable'],
   QOB_ERR_RATE_LIMITED: [429, 'retryable'],
   QOB_ERR_VENUE_UNAVAILABLE: [503, 'retryable'],
   QOB_ERR_VENUE_REJECTED: [502, 'non-retryable'],

@@ -178,7 +178,7 @@ describe('gateway routes over a sim platform', () => {
   });
 
   it('an unknown route is 404 QOB_ERR_NOT_FOUND in the same error format', async () => {
-    assertError(await g.app.inject('/api/v1/trades/sim/BTC-USDT'), 404, 'QOB_ERR_NOT_FOUND');
+    assertError(await g.app.inject('/api/v1/orders/sim/BTC-USDT'), 404, 'QOB_ERR_NOT_FOUND');
     assertError(await g.app.inject({ method: 'POST', url: '/api/v1/venues' }), 404, 'QOB_ERR_NOT_FOUND');
   });
 

@@ -492,3 +492,107 @@ describe('/ws on the gateway', () => {
     }
   });
 });
+
+describe('/ws batched frames and shared fan-out', () => {
+  it('with ?batch=1 the publications of one tick arrive as one batch frame, each message keeping its channel seq', async () => {
+    const s = await startServer();
+    try {
+      const raw = await rawClient(`${s.url}?batch=1`);
+      raw.send({ op: 'subscribe', channel: 'book.sim.BTC-USDT', depth: 50 });
+      raw.send({ op: 'subscribe', channel: 'book.sim.ETH-USDT', depth: 50 });
+      const snapBtc = await raw.next((f) => f.type === 'snapshot' && f.channel === 'book.sim.BTC-USDT');
+      const snapEth = await raw.next((f) => f.type === 'snapshot' && f.channel === 'book.sim.ETH-USDT');
+      const from = raw.frames.length;
+      run(s, 1, 20);
+      const batch = (await raw.next((f) => f.type === 'batch', from)) as {
+        n: number;
+        messages: { type: string; channel: string; seq: number }[];
+      };
+      assert.equal(batch.n, 2);
+      assert.equal(batch.messages.length, 2);
+      const seqOf = new Map(batch.messages.map((m) => [m.channel, m]));
+      assert.equal(seqOf.get('book.sim.BTC-USDT')?.type, 'delta');
+      assert.equal(seqOf.get('book.sim.BTC-USDT')?.seq, (snapBtc.seq as number) + 1);
+      assert.equal(seqOf.get('book.sim.ETH-USDT')?.seq, (snapEth.seq as number) + 1);
+      const st = s.api.stats();
+      assert.ok(st.messagesSent > st.framesSent, 'a frame carried several messages');
+      raw.ws.close();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('the reference client with batch: true unpacks batches and rebuilds the server top-N exactly', async () => {
+    const s = await startServer();
+    const client = new QobWsClient({ url: s.url, batch: true });
+    try {
+      await client.once('open');
+      let deltas = 0;
+      let gaps = 0;
+      client.on('book', (ev) => {
+        if (ev.kind === 'delta') deltas++;
+      });
+      client.on('gap', () => gaps++);
+      client.subscribe('book.sim.BTC-USDT', { depth: 20 });
+      client.subscribe('book.sim.ETH-USDT', { depth: 5 });
+      await client.once('book', (ev) => ev.channel === 'book.sim.ETH-USDT');
+      const framesBefore = s.api.stats().framesSent;
+      const messagesBefore = s.api.stats().messagesSent;
+      run(s, 40);
+      await settle(client);
+      const st = s.api.stats();
+      assert.ok(st.messagesSent - messagesBefore > st.framesSent - framesBefore, 'batches were sent');
+      assert.ok(deltas > 40, `deltas of both channels arrived (${deltas})`);
+      assert.equal(gaps, 0);
+      const btc = client.book('book.sim.BTC-USDT');
+      const eth = client.book('book.sim.ETH-USDT');
+      assert.ok(btc !== undefined && eth !== undefined);
+      assert.deepEqual({ bids: asPairs(btc.bids), asks: asPairs(btc.asks) }, serverTop(s.sim, 'BTC-USDT', 20));
+      assert.deepEqual({ bids: asPairs(eth.bids), asks: asPairs(eth.asks) }, serverTop(s.sim, 'ETH-USDT', 5));
+    } finally {
+      client.close();
+      await s.close();
+    }
+  });
+
+  it('a slow client holding the same channels as a fast one is conflated alone: the fast one gets every delta', async () => {
+    const s = await startServer({ maxBufferedBytes: 16 * 1024, slowTimeoutMs: 60_000, hardLimitFactor: 1e6 });
+    try {
+      const fast = await rawClient(s.url);
+      const slow = await rawClient(s.url);
+      for (const c of [fast, slow]) {
+        for (const sym of ['BTC-USDT', 'ETH-USDT'])
+          c.send({ op: 'subscribe', channel: `book.sim.${sym}`, depth: 1000 });
+        await c.next((f) => f.type === 'snapshot' && f.channel === 'book.sim.ETH-USDT');
+      }
+      const tcp = (slow.ws as unknown as { _socket: { pause(): void } })._socket;
+      tcp.pause();
+      const deadline = Date.now() + 20_000;
+      while (s.api.stats().conflations === 0 && Date.now() < deadline) {
+        run(s, 1, 5);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      assert.ok(s.api.stats().conflations > 0, 'the slow client was conflated');
+      run(s, 3, 5);
+      const id = 'done';
+      fast.send({ op: 'ping', id });
+      await fast.next((f) => f.type === 'pong' && f.id === id);
+      const last = new Map<string, number>();
+      let deltas = 0;
+      for (const f of fast.frames) {
+        if (f.type !== 'snapshot' && f.type !== 'delta') continue;
+        const ch = f.channel as string;
+        if (f.type === 'delta') {
+          assert.equal(f.seq, (last.get(ch) ?? Number.NaN) + 1, `${ch} delta follows`);
+          deltas++;
+        } else assert.equal(last.has(ch), false, 'the fast client got no resync snapshot');
+        last.set(ch, f.seq as number);
+      }
+      assert.ok(deltas > 2);
+      fast.ws.close();
+      slow.ws.terminate();
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -9,6 +9,7 @@ import { ConsolidatedBook } from '../../book/consolidated-book.ts';
 import { qobError } from '../../core/errors.ts';
 import { parseNormalizedSymbol } from '../../domain/instrument.ts';
 import { isKnownVenueId, VENUE_INFO } from '../../domain/venue.ts';
+import { BookBodyCache } from '../book-body.ts';
 import {
   BOOK_RESPONSE,
   CONSOLIDATED_RESPONSE,
@@ -25,11 +26,19 @@ import {
 import type { BookRef, MarketDataSource } from '../source.ts';
 
 const TAG = ['market data'];
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Path symbols already validated (hot book routes parse the same few symbols); bounded, cleared when full. */
+const validSymbols = new Set<string>();
+const MAX_VALID_SYMBOLS = 1024;
 
 /** A path symbol in our normalized form (case-insensitive); QOB_ERR_INVALID_SYMBOL when it is not one. */
 function normalizedSymbol(text: string): string {
   const symbol = text.toUpperCase();
+  if (validSymbols.has(symbol)) return symbol;
   parseNormalizedSymbol(symbol);
+  if (validSymbols.size >= MAX_VALID_SYMBOLS) validSymbols.clear();
+  validSymbols.add(symbol);
   return symbol;
 }
 
@@ -43,6 +52,7 @@ function notSynced(ref: BookRef): never {
 }
 
 export function marketRoutes(app: FastifyInstance, source: MarketDataSource): void {
+  const bodies = new BookBodyCache();
   app.get(
     '/api/v1/venues',
     {
@@ -124,28 +134,20 @@ export function marketRoutes(app: FastifyInstance, source: MarketDataSource): vo
         response: { 200: BOOK_RESPONSE, ...ERRORS },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { venue } = req.params;
       const symbol = normalizedSymbol(req.params.symbol);
       const depth = req.query.depth ?? DEFAULT_DEPTH;
-      if (!source.venues().some((v) => v.id === venue)) {
-        throw qobError('QOB_ERR_UNKNOWN_VENUE', `no venue ${venue}`, { venue });
-      }
       const ref = source.book(venue, symbol);
       if (ref === undefined) {
+        if (!source.venues().some((v) => v.id === venue)) {
+          throw qobError('QOB_ERR_UNKNOWN_VENUE', `no venue ${venue}`, { venue });
+        }
         throw qobError('QOB_ERR_UNKNOWN_INSTRUMENT', `${venue} has no book for ${symbol}`, { venue, symbol });
       }
       if (!ref.inSync || ref.book === undefined) notSynced(ref);
-      return {
-        venue: ref.venue,
-        symbol: ref.symbol,
-        venueSymbol: ref.venueSymbol,
-        status: 'in_sync',
-        depth,
-        updates: ref.updates,
-        bids: ref.book.levels('bid', depth),
-        asks: ref.book.levels('ask', depth),
-      };
+      // BOOK_RESPONSE, encoded once per book version and depth (src/gateway/book-body.ts).
+      return reply.type(JSON_TYPE).send(bodies.body(ref, ref.book, depth));
     },
   );
 

@@ -2,14 +2,15 @@
  * The `/ws` live market-data API (docs/WS_PROTOCOL.md) as a Fastify plugin on @fastify/websocket.
  *
  * Publishing is on a tick (default 50 ms): every stream with subscribers reads the platform, diffs against
- * what it last published and serializes one frame, encoded once and sent as the same bytes (a text frame) to
- * every subscriber. Each connection's TCP socket is corked from its first frame of a tick until the tick's
- * sends are done, so a tick costs one `writev` per connection, not one per frame. Each
- * connection's send buffer is bounded: over `maxBufferedBytes` its deltas are skipped (the channel is
- * conflated) and it gets one fresh snapshot per conflated channel once the buffer drained; a connection
- * that stays over the limit for `slowTimeoutMs` (or goes over `hardLimitFactor` times the limit) is closed
- * with reason "too slow". Heartbeats both ways: the server pings, and a client silent for
- * `heartbeatTimeoutMs` is closed.
+ * what it last published and encodes its message once. Connections holding the same set of channels (and the
+ * same framing: one frame per message, or batched, `?batch=1`) form a group; a group's bytes for the tick
+ * (the WebSocket frames, built by hand, unmasked) are built once and the same Buffer is written to every
+ * member's TCP socket: one write per connection per tick, no per-connection encoding or framing.
+ * Each connection's send buffer is bounded: a connection over `maxBufferedBytes` at the start of a tick has
+ * the channels published in that tick conflated (their deltas skipped) and gets one fresh snapshot per
+ * conflated channel once the buffer drained below half the limit; a connection that stays over the limit for
+ * `slowTimeoutMs` (or goes over `hardLimitFactor` times the limit) is closed with reason "too slow".
+ * Heartbeats both ways: the server pings, and a client silent for `heartbeatTimeoutMs` is closed.
  */
 
 import type { Duplex } from 'node:stream';
@@ -18,6 +19,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { type ErrorCode, isQobError, type QobError, qobError } from '../../core/errors.ts';
 import type { MarketDataSource } from '../source.ts';
+import { batchFrame, batchParts, textFrame } from './frame.ts';
 import { type ChannelSpec, DEFAULT_DEPTH, parseChannel, parseClientFrame } from './protocol.ts';
 import {
   BookStream,
@@ -66,7 +68,10 @@ export interface WsStats {
   readonly clients: number;
   readonly streams: number;
   readonly subscriptions: number;
+  /** WebSocket frames sent (a batch frame counts once). */
   readonly framesSent: number;
+  /** Messages sent (each message of a batch frame counts). */
+  readonly messagesSent: number;
   /** Times a channel of a slow connection was conflated (its deltas replaced by a later snapshot). */
   readonly conflations: number;
   /** Connections closed as too slow. */
@@ -100,18 +105,36 @@ interface Stream {
   readonly state: StreamState;
   seq: number;
   readonly subscribers: Set<Conn>;
-  /** Snapshot frame (UTF-8 JSON) at `snapshotSeq`, built once per seq and shared by every subscriber. */
-  snapshotFrame: Buffer | undefined;
+  /** Snapshot message (UTF-8 JSON) at `snapshotSeq`, built once per seq and shared by every subscriber. */
+  snapshotMsg: Buffer | undefined;
   snapshotSeq: number;
+  /** The tick in which the stream last published, and that publication: its message and (lazily) its frame. */
+  pubTick: number;
+  pubMsg: Buffer | undefined;
+  pubFrame: Buffer | undefined;
+}
+
+/** Connections holding the same channels with the same framing share the bytes of each tick. */
+interface Group {
+  readonly key: string;
+  readonly batch: boolean;
+  readonly streams: readonly Stream[];
+  members: number;
+  /** The tick `bytes` were built for; `frames` and `messages` they hold. */
+  tick: number;
+  bytes: Buffer | undefined;
+  frames: number;
+  messages: number;
 }
 
 interface Conn {
   readonly socket: WebSocket;
-  /** The TCP socket under `socket`, corked during a tick's sends (undefined if ws did not expose it). */
+  /** The TCP socket under `socket`: the tick's bytes are written to it directly (undefined if ws hid it). */
   readonly tcp: Duplex | undefined;
-  /** While corked in a tick: `bufferedAmount` when the tick's first frame was about to be sent. */
-  tickBacklog: number | undefined;
+  /** Publications come as one batch frame per tick (`?batch=1`). */
+  readonly batch: boolean;
   readonly subs: Map<string, Stream>;
+  group: Group | undefined;
   readonly conflated: Set<Stream>;
   slowSinceMs: number | undefined;
   lastSeenMs: number;
@@ -120,6 +143,12 @@ interface Conn {
 }
 
 const OPEN = 1;
+
+/** `?batch=1` (or `true`) on the upgrade request: publications are batched (docs/WS_PROTOCOL.md). */
+function wantsBatch(query: unknown): boolean {
+  const b = (query as Record<string, unknown> | null | undefined)?.batch;
+  return b === '1' || b === 'true';
+}
 
 /**
  * Registers `/ws` on `app` (in its own encapsulated context, with @fastify/websocket). Timers start at once
@@ -139,33 +168,46 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
 
   const tape = new Tape(options.tape);
   const streams = new Map<string, Stream>();
+  const groups = new Map<string, Group>();
   const conns = new Set<Conn>();
-  const stats = { framesSent: 0, conflations: 0, slowDisconnects: 0, heartbeatTimeouts: 0 };
+  /** Connections with conflated channels or over the buffer limit: checked even on ticks that publish nothing. */
+  const watched = new Set<Conn>();
+  const stats = { framesSent: 0, messagesSent: 0, conflations: 0, slowDisconnects: 0, heartbeatTimeouts: 0 };
   let closed = false;
+  /** Number of the current (or last) tick; a stream's `pubTick` equal to it published in this tick. */
+  let tickNo = 0;
 
   const unsubscribeTrades = source.onTrades?.((batch) => tape.add(batch));
 
-  /** Connections corked in the current tick (uncorked once its sends are done). */
-  const corked: Conn[] = [];
-
-  /** Sends a frame: a string, or a pre-encoded JSON Buffer sent as a text frame (same bytes on the wire). */
-  function send(conn: Conn, frame: string | Buffer): void {
-    if (conn.socket.readyState !== OPEN) return;
-    if (typeof frame === 'string') conn.socket.send(frame);
-    else conn.socket.send(frame, { binary: false });
-    stats.framesSent++;
-  }
-
-  function uncorkAll(): void {
-    for (const conn of corked) {
-      conn.tickBacklog = undefined;
-      conn.tcp?.uncork();
-    }
-    corked.length = 0;
-  }
-
+  /** Sends a control frame (one JSON message) through ws. */
   function sendObj(conn: Conn, msg: unknown): void {
-    send(conn, JSON.stringify(msg));
+    if (conn.socket.readyState !== OPEN) return;
+    conn.socket.send(JSON.stringify(msg));
+    stats.framesSent++;
+    stats.messagesSent++;
+  }
+
+  /** Writes pre-framed bytes holding `frames` frames and `messages` messages to the connection's socket. */
+  function writeBytes(conn: Conn, bytes: Buffer, frames: number, messages: number): void {
+    (conn.tcp as Duplex).write(bytes);
+    stats.framesSent += frames;
+    stats.messagesSent += messages;
+  }
+
+  /** Sends encoded messages (one frame each, or one batch frame) with one socket write. */
+  function sendMessages(conn: Conn, msgs: readonly Buffer[]): void {
+    if (msgs.length === 0 || conn.socket.readyState !== OPEN) return;
+    const batch = conn.batch && msgs.length > 1;
+    if (conn.tcp === undefined) {
+      if (batch) conn.socket.send(Buffer.concat(batchParts(msgs)), { binary: false });
+      else for (const m of msgs) conn.socket.send(m, { binary: false });
+    } else if (batch) {
+      conn.tcp.write(batchFrame(msgs));
+    } else {
+      conn.tcp.write(msgs.length === 1 ? textFrame(msgs) : Buffer.concat(msgs.map((m) => textFrame([m]))));
+    }
+    stats.framesSent += batch ? 1 : msgs.length;
+    stats.messagesSent += msgs.length;
   }
 
   function sendError(conn: Conn, e: QobError, channel?: string): void {
@@ -178,19 +220,58 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
     });
   }
 
-  function snapshotFrame(s: Stream): Buffer {
-    if (s.snapshotFrame === undefined || s.snapshotSeq !== s.seq) {
+  function snapshotMsg(s: Stream): Buffer {
+    if (s.snapshotMsg === undefined || s.snapshotSeq !== s.seq) {
       const msg = { type: 'snapshot', channel: s.channel, seq: s.seq, data: s.state.snapshot() };
-      s.snapshotFrame = Buffer.from(JSON.stringify(msg), 'utf8');
+      s.snapshotMsg = Buffer.from(JSON.stringify(msg), 'utf8');
       s.snapshotSeq = s.seq;
     }
-    return s.snapshotFrame;
+    return s.snapshotMsg;
+  }
+
+  function pubFrame(s: Stream): Buffer {
+    s.pubFrame ??= textFrame([s.pubMsg as Buffer]);
+    return s.pubFrame;
+  }
+
+  /** The group's bytes for this tick: what its streams published, framed once. */
+  function groupBytes(g: Group): Buffer | undefined {
+    if (g.tick === tickNo) return g.bytes;
+    g.tick = tickNo;
+    const published = g.streams.filter((s) => s.pubTick === tickNo);
+    g.messages = published.length;
+    if (published.length === 0) g.bytes = undefined;
+    else if (g.batch && published.length > 1) {
+      g.bytes = batchFrame(published.map((s) => s.pubMsg as Buffer));
+      g.frames = 1;
+    } else {
+      g.bytes = published.length === 1 ? pubFrame(published[0] as Stream) : Buffer.concat(published.map(pubFrame));
+      g.frames = published.length;
+    }
+    return g.bytes;
+  }
+
+  /** Moves `conn` to the group of its current channels. */
+  function regroup(conn: Conn): void {
+    const old = conn.group;
+    conn.group = undefined;
+    if (old !== undefined && --old.members === 0) groups.delete(old.key);
+    if (conn.subs.size === 0 || conn.closing) return;
+    const list = [...new Set(conn.subs.values())].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const key = `${conn.batch ? 'b' : 'f'}\n${list.map((s) => s.key).join('\n')}`;
+    let g = groups.get(key);
+    if (g === undefined) {
+      g = { key, batch: conn.batch, streams: list, members: 0, tick: -1, bytes: undefined, frames: 0, messages: 0 };
+      groups.set(key, g);
+    }
+    g.members++;
+    conn.group = g;
   }
 
   function closeConn(conn: Conn, reason: string, code: number): void {
     if (conn.closing) return;
-    conn.closing = true;
     sendObj(conn, { type: 'closing', reason });
+    conn.closing = true;
     dropConn(conn);
     try {
       conn.socket.close(code, reason);
@@ -204,7 +285,9 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
     for (const s of conn.subs.values()) leave(conn, s);
     conn.subs.clear();
     conn.conflated.clear();
+    regroup(conn);
     conns.delete(conn);
+    watched.delete(conn);
   }
 
   function leave(conn: Conn, s: Stream): void {
@@ -265,15 +348,27 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
     let s = streams.get(key);
     if (s === undefined) {
       const state = createState(spec, depth, now());
-      s = { key, channel, state, seq: 0, subscribers: new Set(), snapshotFrame: undefined, snapshotSeq: -1 };
+      s = {
+        key,
+        channel,
+        state,
+        seq: 0,
+        subscribers: new Set(),
+        snapshotMsg: undefined,
+        snapshotSeq: -1,
+        pubTick: -1,
+        pubMsg: undefined,
+        pubFrame: undefined,
+      };
       streams.set(key, s);
     }
     if (previous !== undefined && previous !== s) leave(conn, previous);
     conn.conflated.delete(s);
     s.subscribers.add(conn);
     conn.subs.set(channel, s);
+    regroup(conn);
     sendObj(conn, isBook ? { type: 'subscribed', channel, depth } : { type: 'subscribed', channel });
-    send(conn, snapshotFrame(s));
+    sendMessages(conn, [snapshotMsg(s)]);
   }
 
   function unsubscribe(conn: Conn, channel: string): void {
@@ -283,6 +378,7 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
     }
     conn.subs.delete(channel);
     leave(conn, s);
+    regroup(conn);
     sendObj(conn, { type: 'unsubscribed', channel });
   }
 
@@ -315,80 +411,80 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
     }
   }
 
-  function deliver(conn: Conn, s: Stream, frame: Buffer): void {
-    if (conn.closing || conn.conflated.has(s)) return;
-    if (conn.tickBacklog === undefined && conn.tcp !== undefined && conn.socket.readyState === OPEN) {
-      conn.tickBacklog = conn.socket.bufferedAmount;
-      conn.tcp.cork();
-      corked.push(conn);
+  /**
+   * One connection's share of a tick: its group's bytes (or, with channels conflated, its own), then the
+   * buffer check: conflated channels get their snapshot once drained; too slow connections are closed.
+   */
+  function publishTo(conn: Conn, nowMs: number): void {
+    if (conn.closing || conn.socket.readyState !== OPEN) return;
+    const g = conn.group;
+    if (g !== undefined) {
+      if (conn.socket.bufferedAmount > maxBuffered) {
+        for (const s of g.streams) {
+          if (s.pubTick === tickNo && !conn.conflated.has(s)) {
+            conn.conflated.add(s);
+            stats.conflations++;
+          }
+        }
+        watched.add(conn);
+      } else if (conn.conflated.size === 0 && conn.tcp !== undefined) {
+        const bytes = groupBytes(g);
+        if (bytes !== undefined) writeBytes(conn, bytes, g.frames, g.messages);
+      } else {
+        const msgs: Buffer[] = [];
+        for (const s of g.streams) if (s.pubTick === tickNo && !conn.conflated.has(s)) msgs.push(s.pubMsg as Buffer);
+        sendMessages(conn, msgs);
+      }
     }
-    // While corked, bufferedAmount also counts this tick's frames. With a backlog at the tick's start the
-    // writes would have queued anyway, so it is exact; without one it is an upper bound, and only when it
-    // crosses the limit are the frames flushed to the kernel to read the real backlog.
-    let buffered = conn.socket.bufferedAmount;
-    if (buffered > maxBuffered && conn.tickBacklog === 0 && conn.tcp !== undefined) {
-      conn.tcp.uncork();
-      buffered = conn.socket.bufferedAmount;
-      conn.tcp.cork();
-      conn.tickBacklog = buffered;
-    }
+    const buffered = conn.socket.bufferedAmount;
     if (buffered > maxBuffered) {
-      conn.conflated.add(s);
-      stats.conflations++;
+      watched.add(conn);
+      conn.slowSinceMs ??= nowMs;
+      if (buffered > hardLimit || nowMs - conn.slowSinceMs >= slowTimeoutMs) {
+        stats.slowDisconnects++;
+        closeConn(conn, 'too slow', CLOSE_TOO_SLOW);
+      }
       return;
     }
-    send(conn, frame);
-  }
-
-  /** After a publish: conflated channels get their snapshot once drained; too slow connections are closed. */
-  function checkBuffers(nowMs: number): void {
-    for (const conn of [...conns]) {
-      const buffered = conn.socket.bufferedAmount;
-      if (buffered > maxBuffered) {
-        conn.slowSinceMs ??= nowMs;
-        if (buffered > hardLimit || nowMs - conn.slowSinceMs >= slowTimeoutMs) {
-          stats.slowDisconnects++;
-          closeConn(conn, 'too slow', CLOSE_TOO_SLOW);
-        }
-        continue;
-      }
-      conn.slowSinceMs = undefined;
-      if (conn.conflated.size > 0 && buffered <= maxBuffered / 2) {
-        for (const s of conn.conflated) send(conn, snapshotFrame(s));
-        conn.conflated.clear();
-      }
+    conn.slowSinceMs = undefined;
+    if (conn.conflated.size > 0 && buffered <= maxBuffered / 2) {
+      const msgs: Buffer[] = [];
+      for (const s of conn.conflated) msgs.push(snapshotMsg(s));
+      conn.conflated.clear();
+      sendMessages(conn, msgs);
     }
+    if (conn.conflated.size === 0) watched.delete(conn);
   }
 
   function tick(): void {
     if (closed) return;
     const nowMs = now();
-    try {
-      for (const s of streams.values()) {
-        let p: ReturnType<StreamState['poll']>;
-        try {
-          p = s.state.poll(nowMs);
-        } catch (e) {
-          app.log.error({ err: e, channel: s.channel }, 'ws stream poll failed');
-          continue;
-        }
-        if (p === undefined) continue;
-        s.seq++;
-        const frame =
-          p.type === 'snapshot'
-            ? snapshotFrame(s)
-            : Buffer.from(JSON.stringify({ type: 'delta', channel: s.channel, seq: s.seq, data: p.data }), 'utf8');
-        for (const conn of s.subscribers) deliver(conn, s, frame);
+    tickNo++;
+    let published = 0;
+    for (const s of streams.values()) {
+      let p: ReturnType<StreamState['poll']>;
+      try {
+        p = s.state.poll(nowMs);
+      } catch (e) {
+        app.log.error({ err: e, channel: s.channel }, 'ws stream poll failed');
+        continue;
       }
-    } finally {
-      uncorkAll();
+      if (p === undefined) continue;
+      s.seq++;
+      published++;
+      s.pubTick = tickNo;
+      s.pubFrame = undefined;
+      s.pubMsg =
+        p.type === 'snapshot'
+          ? snapshotMsg(s)
+          : Buffer.from(JSON.stringify({ type: 'delta', channel: s.channel, seq: s.seq, data: p.data }), 'utf8');
     }
-    checkBuffers(nowMs);
+    for (const conn of published > 0 ? conns : watched) publishTo(conn, nowMs);
   }
 
   function heartbeat(): void {
     const nowMs = now();
-    for (const conn of [...conns]) {
+    for (const conn of conns) {
       if (nowMs - conn.lastSeenMs >= heartbeatTimeoutMs) {
         stats.heartbeatTimeouts++;
         closeConn(conn, 'heartbeat timeout', CLOSE_HEARTBEAT);
@@ -404,20 +500,22 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
   hbTimer?.unref();
 
   app.register(async (scope) => {
-    await scope.register(websocket, { options: { maxPayload: 64 * 1024 } });
-    scope.get(path, { websocket: true, config: { permission: 'market:read' } }, (socket) => {
+    await scope.register(websocket, { options: { maxPayload: 64 * 1024, perMessageDeflate: false } });
+    scope.get(path, { websocket: true, config: { permission: 'market:read' } }, (socket, req) => {
       if (closed) {
         socket.send(JSON.stringify({ type: 'closing', reason: 'server shutting down' }));
         socket.close(CLOSE_SHUTDOWN, 'server shutting down');
         return;
       }
-      // ws has no public cork; its maintainers point to the raw socket (websockets/ws#1999).
+      // ws has no public access to its socket; its maintainers point to the raw socket (websockets/ws#1999).
+      // Without compression ws writes every frame to it at once, so frames written here keep their order.
       const tcp = (socket as unknown as { _socket?: Duplex })._socket;
       const conn: Conn = {
         socket,
-        tcp: typeof tcp?.cork === 'function' ? tcp : undefined,
-        tickBacklog: undefined,
+        tcp: typeof tcp?.write === 'function' ? tcp : undefined,
+        batch: wantsBatch(req.query),
         subs: new Map(),
+        group: undefined,
         conflated: new Set(),
         slowSinceMs: undefined,
         lastSeenMs: now(),
@@ -437,8 +535,10 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
     if (tickTimer !== undefined) clearInterval(tickTimer);
     if (hbTimer !== undefined) clearInterval(hbTimer);
     unsubscribeTrades?.();
-    for (const conn of [...conns]) closeConn(conn, 'server shutting down', CLOSE_SHUTDOWN);
+    for (const conn of conns) closeConn(conn, 'server shutting down', CLOSE_SHUTDOWN);
     streams.clear();
+    groups.clear();
+    watched.clear();
   }
 
   app.addHook('preClose', (done) => {

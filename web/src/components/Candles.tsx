@@ -14,6 +14,12 @@ function bar(c: Candle): CandlestickData<UTCTimestamp> {
   };
 }
 
+/**
+ * Chart updates are applied at most this often: a 1 s candle chart reads fine at 10 Hz, and each update
+ * redraws the chart's canvases (with the 25 ms /ws tick, trade deltas can arrive 40 times a second).
+ */
+const CHART_UPDATE_MS = 100;
+
 /** Candles with TradingView lightweight-charts, fed straight from the store (no React state). */
 export function Candles(props: { store: MarketStore }) {
   const host = useRef<HTMLDivElement>(null);
@@ -35,24 +41,37 @@ export function Candles(props: { store: MarketStore }) {
       wickDownColor: THEME.ask,
     });
     let lastTime = 0;
+    /** Candles of deltas not applied yet, by bucket start (a later one replaces an earlier one). */
+    const pending = new Map<number, Candle>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const flush = (): void => {
+      timer = undefined;
+      for (const c of [...pending.values()].sort((a, b) => a.t - b.t)) {
+        const b = bar(c);
+        if (b.time < lastTime) continue; // lightweight-charts only updates the last bar or appends
+        series.update(b);
+        lastTime = b.time;
+      }
+      pending.clear();
+      el.dataset.candles = String(store.candles.length);
+    };
     const off = store.onCandles((kind, candles) => {
       if (kind === 'snapshot') {
+        pending.clear();
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
         const data = candles.map(bar);
         series.setData(data);
         lastTime = data[data.length - 1]?.time ?? 0;
         el.dataset.candles = String(data.length);
         return;
       }
-      for (const c of candles) {
-        const b = bar(c);
-        if (b.time < lastTime) continue; // lightweight-charts only updates the last bar or appends
-        series.update(b);
-        lastTime = b.time;
-      }
-      el.dataset.candles = String(store.candles.length);
+      for (const c of candles) pending.set(c.t, c);
+      timer ??= setTimeout(flush, CHART_UPDATE_MS);
     });
     return () => {
       off();
+      if (timer !== undefined) clearTimeout(timer);
       chart.remove();
     };
   }, [store]);

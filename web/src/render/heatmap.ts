@@ -67,6 +67,9 @@ export class HeatmapHistory {
   private trades: TradeMark[] = [];
   private lastSampleMs = Number.NEGATIVE_INFINITY;
   private span = 0;
+  /** Draw buffers, kept between draws (a fresh pair per draw was ~2 MB of garbage each time). */
+  private cells = new Float32Array(0);
+  private img: ImageData | undefined;
   /** Bumped when a column or trade is added. */
   version = 0;
 
@@ -139,7 +142,9 @@ export class HeatmapHistory {
     const rows = Math.max(20, Math.min(400, Math.floor(h / 2)));
     const hi = last.mid + this.span;
     const lo = last.mid - this.span;
-    const cells = new Float32Array(MAX_COLS * rows);
+    if (this.cells.length !== MAX_COLS * rows) this.cells = new Float32Array(MAX_COLS * rows);
+    else this.cells.fill(0);
+    const cells = this.cells;
     let maxSize = 0;
     const offset = MAX_COLS - this.cols.length;
     for (let c = 0; c < this.cols.length; c++) {
@@ -161,7 +166,8 @@ export class HeatmapHistory {
     }
     const sctx = scratch.getContext('2d');
     if (sctx === null) return 0;
-    const img = sctx.createImageData(MAX_COLS, rows);
+    if (this.img === undefined || this.img.height !== rows) this.img = sctx.createImageData(MAX_COLS, rows);
+    const img = this.img;
     const px = img.data;
     const norm = maxSize > 0 ? 255 / Math.log1p(maxSize) : 0;
     let filled = 0;

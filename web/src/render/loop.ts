@@ -1,11 +1,13 @@
 /**
  * The one animation-frame loop. Each frame it looks at version counters and redraws only what changed:
- * the ladder and depth chart when the book moved, the heatmap when it took a new column or trade, the
- * trades tape when trades arrived. No React render happens here. It also writes the best bid/ask into
+ * the ladder when the book moved, the depth chart and the trades tape when the book or the trades moved (at
+ * most every `SLOW_PANEL_MS`), the heatmap when it took a new column or trade (at most once per column
+ * period). No React render happens here. It also writes the best bid/ask into
  * `data-*` attributes of the ladder element, for end-to-end tests and accessibility tools.
  */
 import { CONSOLIDATED, type MarketStore, type TradeRow } from '../market/store.ts';
 import { drawDepth } from './depth.ts';
+import { SAMPLE_MS } from './heatmap.ts';
 import { drawLadder } from './ladder.ts';
 
 export interface Surfaces {
@@ -25,6 +27,12 @@ export interface FrameStats {
 }
 
 const TAPE_ROWS = 40;
+/**
+ * The depth chart and the trades tape are redrawn at most this often: they read fine at 10 Hz, and each
+ * redraw costs a canvas upload or a DOM relayout in the frame (bench/dashboard.bench.ts measures frames).
+ * The ladder is redrawn on every book change, at most once a frame.
+ */
+const SLOW_PANEL_MS = 100;
 
 function renderTape(el: HTMLElement, trades: readonly TradeRow[]): void {
   const rows: string[] = [];
@@ -48,8 +56,18 @@ export function startRenderLoop(store: MarketStore, surfaces: Surfaces): { stop(
   let bookSeen = -1;
   let bookRef: unknown;
   let heatSeen = -1;
+  let heatDrawnAt = Number.NEGATIVE_INFINITY;
   let tapeSeen = -1;
-  let sizeKey = '';
+  let tapeDrawnAt = Number.NEGATIVE_INFINITY;
+  let depthSeen = -1;
+  let depthRef: unknown;
+  let depthDrawnAt = Number.NEGATIVE_INFINITY;
+  // Resizes are observed, not polled: reading clientWidth every frame can force a layout.
+  let resizePending = true;
+  const resizes = new ResizeObserver(() => {
+    resizePending = true;
+  });
+  for (const el of [surfaces.ladder, surfaces.heatmap, surfaces.depth]) if (el) resizes.observe(el);
   let fpsWindowStart = performance.now();
   let fpsFrames = 0;
   let raf = 0;
@@ -68,15 +86,13 @@ export function startRenderLoop(store: MarketStore, surfaces: Surfaces): { stop(
     }
     const book = store.book;
     // A resize forces a redraw of everything.
-    const key = `${surfaces.ladder?.clientWidth}x${surfaces.ladder?.clientHeight}:${surfaces.heatmap?.clientWidth}x${surfaces.heatmap?.clientHeight}:${surfaces.depth?.clientWidth}`;
-    const resized = key !== sizeKey;
-    sizeKey = key;
+    const resized = resizePending;
+    resizePending = false;
     if (resized || book !== bookRef || (book?.version ?? -1) !== bookSeen) {
       bookRef = book;
       bookSeen = book?.version ?? -1;
       const consolidated = store.selection.venue === CONSOLIDATED;
       if (surfaces.ladder) drawLadder(surfaces.ladder, book, { consolidated });
-      if (surfaces.depth) drawDepth(surfaces.depth, book);
       stats.ladderDraws++;
       const host = surfaces.ladderHost;
       if (host) {
@@ -89,16 +105,30 @@ export function startRenderLoop(store: MarketStore, surfaces: Surfaces): { stop(
         host.dataset.draws = String(stats.ladderDraws);
       }
     }
+    const bookVersion = book?.version ?? -1;
+    if (
+      surfaces.depth &&
+      (resized || book !== depthRef || (bookVersion !== depthSeen && now - depthDrawnAt >= SLOW_PANEL_MS - 1))
+    ) {
+      depthRef = book;
+      depthSeen = bookVersion;
+      depthDrawnAt = now;
+      drawDepth(surfaces.depth, book);
+    }
     store.heatmap.sample(book, Date.now());
-    if (surfaces.heatmap && (resized || store.heatmap.version !== heatSeen)) {
+    // The heatmap moves one column per SAMPLE_MS; trades between columns wait for the next redraw, so it is
+    // redrawn at most once per column (not on every trade batch: it is the costliest panel to draw).
+    if (surfaces.heatmap && (resized || (store.heatmap.version !== heatSeen && now - heatDrawnAt >= SAMPLE_MS - 1))) {
       heatSeen = store.heatmap.version;
+      heatDrawnAt = now;
       const filled = store.heatmap.draw(surfaces.heatmap, scratch, Date.now());
       surfaces.heatmap.dataset.cells = String(filled);
       surfaces.heatmap.dataset.columns = String(store.heatmap.columns);
       stats.heatmapDraws++;
     }
-    if (surfaces.tape && store.tradesVersion !== tapeSeen) {
+    if (surfaces.tape && store.tradesVersion !== tapeSeen && now - tapeDrawnAt >= SLOW_PANEL_MS - 1) {
       tapeSeen = store.tradesVersion;
+      tapeDrawnAt = now;
       renderTape(surfaces.tape, store.trades);
       surfaces.tape.dataset.trades = String(store.trades.length);
     }
@@ -109,6 +139,7 @@ export function startRenderLoop(store: MarketStore, surfaces: Surfaces): { stop(
     stop() {
       stopped = true;
       cancelAnimationFrame(raf);
+      resizes.disconnect();
     },
   };
 }
