@@ -20,6 +20,8 @@ const MERGE_BELOW = BLOCK >> 2;
 const LOAD_FILL = (BLOCK * 3) >> 2;
 /** Levels of the best block that `find` scans linearly before a binary search. */
 const LINEAR_PROBE = 12;
+/** Emptied blocks kept per side for reuse, so that splits on a busy book do not allocate. */
+const POOL_MAX = 8;
 
 class Block {
   readonly keys = new Float64Array(BLOCK);
@@ -35,6 +37,8 @@ export class BookSide {
   private count = 0;
   /** Block index found by the last `find`. */
   private fb = 0;
+  /** Emptied blocks (every size slot '') ready for reuse. */
+  private pool: Block[] = [];
 
   constructor(sign: 1 | -1) {
     this.sign = sign;
@@ -178,7 +182,7 @@ export class BookSide {
     const key = this.sign * price;
     if (this.count === 0) {
       if (size === null) return null;
-      const b = new Block();
+      const b = this.newBlock();
       b.keys[0] = key;
       b.sizes[0] = size;
       b.n = 1;
@@ -206,13 +210,24 @@ export class BookSide {
     return idx >= 0 ? (this.blocks[this.fb] as Block).sizes[idx] : undefined;
   }
 
+  /** An empty block, reused from the pool when there is one. */
+  private newBlock(): Block {
+    return this.pool.pop() ?? new Block();
+  }
+
+  /** Returns a block whose size slots are all '' to the pool. */
+  private release(b: Block): void {
+    b.n = 0;
+    if (this.pool.length < POOL_MAX) this.pool.push(b);
+  }
+
   private insertAt(j: number, b: Block, i: number, key: number, size: string): void {
     this.count++;
     if (b.n === BLOCK) {
       const last = j === this.blocks.length - 1;
       if (i === BLOCK && last) {
         // A new best beyond a full best block: start a new block rather than leaving two half blocks.
-        const c = new Block();
+        const c = this.newBlock();
         c.keys[0] = key;
         c.sizes[0] = size;
         c.n = 1;
@@ -220,7 +235,7 @@ export class BookSide {
         return;
       }
       if (i === 0 && j === 0) {
-        const c = new Block();
+        const c = this.newBlock();
         c.keys[0] = key;
         c.sizes[0] = size;
         c.n = 1;
@@ -229,9 +244,16 @@ export class BookSide {
       }
       // Split in half: the upper half moves to a new block after b.
       const half = BLOCK >> 1;
-      const c = new Block();
-      c.keys.set(b.keys.subarray(half, BLOCK));
-      for (let k = half; k < BLOCK; k++) c.sizes[k - half] = b.sizes[k] as string;
+      const c = this.newBlock();
+      const bk = b.keys;
+      const bs = b.sizes;
+      const ck = c.keys;
+      const cs = c.sizes;
+      for (let k = half; k < BLOCK; k++) {
+        ck[k - half] = bk[k] as number;
+        cs[k - half] = bs[k] as string;
+        bs[k] = '';
+      }
       c.n = BLOCK - half;
       b.n = half;
       this.blocks.splice(j + 1, 0, c);
@@ -263,18 +285,24 @@ export class BookSide {
     sizes[n] = '';
     if (n === 0) {
       this.blocks.splice(j, 1);
+      this.release(b);
       return;
     }
     if (n <= MERGE_BELOW) {
       // Merge with the lower neighbour when both fit in half a block, so blocks stay dense.
       const lower = this.blocks[j - 1];
       if (lower !== undefined && lower.n + n <= BLOCK >> 1) {
+        const lk = lower.keys;
+        const ls = lower.sizes;
+        const base = lower.n;
         for (let k = 0; k < n; k++) {
-          lower.keys[lower.n + k] = keys[k] as number;
-          lower.sizes[lower.n + k] = sizes[k] as string;
+          lk[base + k] = keys[k] as number;
+          ls[base + k] = sizes[k] as string;
+          sizes[k] = '';
         }
-        lower.n += n;
+        lower.n = base + n;
         this.blocks.splice(j, 1);
+        this.release(b);
       }
     }
   }
@@ -289,23 +317,32 @@ export class BookSide {
     const sign = this.sign;
     // Sort by key, then by input position so that the last duplicate is kept.
     order.sort((a, b) => sign * (prices[a] as number) - sign * (prices[b] as number) || a - b);
-    this.blocks = [];
-    this.count = 0;
-    let cur: Block | undefined;
-    for (let k = 0; k < order.length; k++) {
+    // Keep the last word on each price, and only when it is not a delete.
+    let kept = 0;
+    for (let k = 0; k < n; k++) {
       const i = order[k] as number;
       const next = order[k + 1];
       if (next !== undefined && prices[next] === prices[i]) continue; // a later duplicate wins
       const size = sizes[i];
       if (size === null || size === undefined) continue; // the last word on this price is a delete
-      if (cur === undefined || cur.n === LOAD_FILL) {
-        cur = new Block();
+      order[kept++] = i;
+    }
+    this.blocks = [];
+    this.count = kept;
+    // The partial block goes at the worst end, so that the best block, where updates land, is well filled.
+    let cur: Block | undefined;
+    let room = kept % LOAD_FILL || LOAD_FILL;
+    for (let k = 0; k < kept; k++) {
+      if (cur === undefined || room === 0) {
+        if (cur !== undefined) room = LOAD_FILL;
+        cur = this.newBlock();
         this.blocks.push(cur);
       }
+      const i = order[k] as number;
       cur.keys[cur.n] = sign * (prices[i] as number);
-      cur.sizes[cur.n] = size;
+      cur.sizes[cur.n] = sizes[i] as string;
       cur.n++;
-      this.count++;
+      room--;
     }
   }
 
@@ -314,16 +351,21 @@ export class BookSide {
     const blocks = this.blocks;
     let drop = 0;
     while (drop < blocks.length && this.count - (blocks[drop] as Block).n >= depth) {
-      this.count -= (blocks[drop] as Block).n;
+      const b = blocks[drop] as Block;
+      this.count -= b.n;
+      b.sizes.fill('', 0, b.n);
+      this.release(b);
       drop++;
     }
     if (drop > 0) blocks.splice(0, drop);
     const extra = this.count - depth;
     if (extra > 0) {
       const b = blocks[0] as Block;
-      b.keys.copyWithin(0, extra, b.n);
-      b.sizes.copyWithin(0, extra, b.n);
-      b.n -= extra;
+      const n = b.n;
+      b.keys.copyWithin(0, extra, n);
+      b.sizes.copyWithin(0, extra, n);
+      b.sizes.fill('', n - extra, n);
+      b.n = n - extra;
       this.count = depth;
     }
   }
@@ -351,7 +393,10 @@ export class BookSide {
     return this.blocks.length * BLOCK * 16;
   }
 
-  /** Checks the structural invariants (for tests): sorted keys, non-empty blocks, count. */
+  /**
+   * Checks the structural invariants (for tests): sorted keys, non-empty blocks, count, and no size text
+   * kept alive by a free slot or a pooled block.
+   */
   checkInvariants(): void {
     let total = 0;
     let prev = Number.NEGATIVE_INFINITY;
@@ -363,8 +408,12 @@ export class BookSide {
         if ((b.sizes[i] as string).length === 0) throw new Error('empty size text');
         prev = k;
       }
+      for (let i = b.n; i < BLOCK; i++) if (b.sizes[i] !== '') throw new Error('a free slot still holds a size');
       total += b.n;
     }
     if (total !== this.count) throw new Error(`count ${this.count} != ${total}`);
+    for (const b of this.pool) {
+      if (b.n !== 0 || b.sizes.some((s) => s !== '')) throw new Error('a pooled block is not empty');
+    }
   }
 }

@@ -152,8 +152,9 @@ export class L2Book {
     if (this.undoPrice.length < nb + na) this.growUndo(nb + na);
     this.undoCount = 0;
     try {
-      if (nb > 0) this.applySide(bids as ArrayLike<RawLevel>, nb, this.bids, 0);
-      if (na > 0) this.applySide(asks as ArrayLike<RawLevel>, na, this.asks, 1);
+      // The batch's last level needs no undo record: when it fails, it fails before changing the book.
+      if (nb > 0) this.applySide(bids as ArrayLike<RawLevel>, nb, this.bids, 0, na === 0);
+      if (na > 0) this.applySide(asks as ArrayLike<RawLevel>, na, this.asks, 1, true);
     } catch (e) {
       this.rollback();
       throw e;
@@ -161,21 +162,30 @@ export class L2Book {
     this.updates += nb + na;
   }
 
-  private applySide(levels: ArrayLike<RawLevel>, n: number, side: BookSide, sideId: number): void {
+  private applySide(levels: ArrayLike<RawLevel>, n: number, side: BookSide, sideId: number, endsBatch: boolean): void {
     const undoSide = this.undoSide;
     const undoPrice = this.undoPrice;
     const undoSize = this.undoSize;
+    const logged = endsBatch ? n - 1 : n;
     for (let i = 0; i < n; i++) {
       const l = levels[i] as RawLevel;
-      const pt = levelText(l, 0);
-      let p = parsePlain(pt, this._priceScale);
-      if (!(p > 0)) p = this.parsePrice(pt);
-      const st = levelText(l, 1);
-      const prev = side.set(p, sizeIsPositive(st) ? st : null);
-      const u = this.undoCount++;
-      undoSide[u] = sideId;
-      undoPrice[u] = p;
-      undoSize[u] = prev;
+      let pt: unknown;
+      let st: unknown;
+      if (typeof l === 'object' && l !== null) {
+        pt = l[0];
+        st = l[1];
+      }
+      if (typeof pt !== 'string') pt = levelText(l, 0); // throws the typed error
+      let p = parsePlain(pt as string, this._priceScale);
+      if (!(p > 0)) p = this.parsePrice(pt as string);
+      if (typeof st !== 'string') st = levelText(l, 1); // throws the typed error
+      const prev = side.set(p, sizeIsPositive(st as string) ? (st as string) : null);
+      if (i < logged) {
+        const u = this.undoCount++;
+        undoSide[u] = sideId;
+        undoPrice[u] = p;
+        undoSize[u] = prev;
+      }
     }
   }
 

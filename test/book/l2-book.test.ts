@@ -238,6 +238,34 @@ describe('L2Book rejects bad input with a typed error and leaves the book unchan
     });
   }
 
+  test('a bad last ask undoes the bids and asks of the same delta applied before it', () => {
+    const b = book([['99', '3']], [['100.5', '2']]);
+    const before = b.hash();
+    throwsCode(
+      () =>
+        b.applyDelta(
+          [
+            ['99', '0'],
+            ['98.75', '1'],
+          ],
+          [
+            ['100.5', '7'],
+            ['101', 'x'],
+          ],
+        ),
+      'QOB_ERR_INVALID_DECIMAL',
+    );
+    assert.equal(b.hash(), before);
+    b.applyDelta([['99', '0']], [['101', '1']]);
+    assert.deepEqual(b.toJSON(), {
+      bids: [],
+      asks: [
+        { price: '100.5', size: '2' },
+        { price: '101', size: '1' },
+      ],
+    });
+  });
+
   test('regression: a null level in a delta raised a TypeError instead of QOB_ERR_MALFORMED_MESSAGE', () => {
     const b = new L2Book();
     throwsCode(() => b.applyDelta([null as unknown as RawLevel], []), 'QOB_ERR_MALFORMED_MESSAGE');
