@@ -20,11 +20,13 @@ import {
   isFrameFault,
   validateFault,
 } from './faults.ts';
+import { L3TrueBook } from './l3-true-book.ts';
 import { seedFor, type TextBook, TrueBook } from './true-book.ts';
 import type { EmulatorVenue, EmulatorVenueModule, VenueContext } from './venue.ts';
 import { EMULATOR_VENUES } from './venues/index.ts';
 
 export type { FaultKind, FaultSpec } from './faults.ts';
+export type { L3TrueBook } from './l3-true-book.ts';
 export type { TextBook, TextLevel } from './true-book.ts';
 
 export interface EmulatorOptions {
@@ -90,6 +92,11 @@ export interface Emulator {
   step(n?: number): void;
   /** The true book of a venue symbol, best `depth` levels per side (default all). */
   trueBook(venue: string, venueSymbol: string, depth?: number): TextBook;
+  /**
+   * The order-by-order true book of a venue symbol (its orders, its L2 view and every trade so far), which
+   * the venue's L3 and trade channels encode. Created on first use (or first subscription).
+   */
+  trueL3Book(venue: string, venueSymbol: string): L3TrueBook;
   /** Arms a fault switch (faults.ts). */
   inject(venue: string, fault: FaultSpec): void;
   /** Disarms every fault of a venue (or of all venues) and lifts stalls, pong suppression and delays. */
@@ -104,6 +111,9 @@ export interface Emulator {
 interface VenueSlot {
   readonly module: EmulatorVenueModule;
   readonly books: Map<string, TrueBook>;
+  /** Order-by-order books, created on first use. */
+  readonly l3Books: Map<string, L3TrueBook>;
+  ctx: VenueContext;
   readonly conns: Map<string, EmuConnection>;
   readonly stats: VenueStats;
   readonly frameFaults: ArmedFault[];
@@ -172,6 +182,8 @@ class VenueEmulator implements Emulator {
       const slot: VenueSlot = {
         module,
         books,
+        l3Books: new Map(),
+        ctx: undefined as unknown as VenueContext,
         conns: new Map(),
         stats: newVenueStats(),
         frameFaults: [],
@@ -190,7 +202,21 @@ class VenueEmulator implements Emulator {
         pingReceived: () => {
           slot.stats.pingsReceived++;
         },
+        l3Book: (symbol) => {
+          let b = slot.l3Books.get(symbol);
+          const l2 = books.get(symbol);
+          if (b === undefined && l2 !== undefined) {
+            b = new L3TrueBook(id, symbol, {
+              ...l2.instrument,
+              seed: seedFor(seed, id, symbol, 'l3'),
+              nowMs: this.nowMs,
+            });
+            slot.l3Books.set(symbol, b);
+          }
+          return b;
+        },
       };
+      slot.ctx = ctx;
       slot.venue = module.create(ctx);
       this.slots.set(id, slot);
     }
@@ -284,6 +310,10 @@ class VenueEmulator implements Emulator {
     for (let i = 0; i < n; i++) {
       for (const s of this.slots.values()) {
         for (const book of s.books.values()) s.venue.onAdvance(book, book.advance());
+        for (const book of s.l3Books.values()) {
+          const events = book.advance();
+          s.venue.onAdvanceL3?.(book, events);
+        }
       }
     }
   }
@@ -297,6 +327,18 @@ class VenueEmulator implements Emulator {
       });
     }
     return book.top(depth);
+  }
+
+  trueL3Book(venue: string, venueSymbol: string): L3TrueBook {
+    const slot = this.slotOf(venue);
+    const b = slot.ctx.l3Book(venueSymbol);
+    if (b === undefined) {
+      throw qobError('QOB_ERR_UNKNOWN_INSTRUMENT', `the emulator has no ${venue} symbol ${venueSymbol}`, {
+        venue,
+        symbol: venueSymbol,
+      });
+    }
+    return b;
   }
 
   inject(venue: string, fault: FaultSpec): void {

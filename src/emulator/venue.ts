@@ -5,6 +5,8 @@
  * pings, how it encodes snapshots and book changes.
  */
 import type { L2StreamDelta } from '../sim/l2-stream.ts';
+import type { EngineEvent } from '../sim/matching-engine.ts';
+import type { L3TrueBook } from './l3-true-book.ts';
 import type { SimInstrument, TrueBook } from './true-book.ts';
 
 export interface RestReply {
@@ -57,6 +59,11 @@ export interface VenueContext {
   snapshotServed(): void;
   /** Counts an application-level ping received. */
   pingReceived(): void;
+  /**
+   * The order-by-order true book of a venue symbol (matching engine + agent flow), created on first use and
+   * advanced by every `step()` from then on; undefined for a symbol the venue does not serve.
+   */
+  l3Book(symbol: string): L3TrueBook | undefined;
 }
 
 export interface EmulatorVenue {
@@ -72,6 +79,8 @@ export interface EmulatorVenue {
   restFault(status: 429 | 418, retryAfterS: number): RestReply;
   /** `book` just advanced by `delta`: push frames to its subscribers. */
   onAdvance(book: TrueBook, delta: L2StreamDelta): void;
+  /** An L3 true book (see `VenueContext.l3Book`) just advanced: push its order and trade frames. */
+  onAdvanceL3?(book: L3TrueBook, events: readonly EngineEvent[]): void;
 }
 
 export interface EmulatorVenueModule {

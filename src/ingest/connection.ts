@@ -6,9 +6,12 @@
  * with our timestamp and the socket's connection epoch.
  *
  * Invariants:
- * - At most one socket is live (the active one), plus during a planned rotation one socket that is still
- *   opening. The old socket is dropped the moment the new one opens, so records never interleave two
- *   sockets of the same connection.
+ * - At most one socket is live (the active one), plus during a planned rotation one replacement socket.
+ *   Without `onCandidateRecord` the old socket is dropped the moment the new one opens. With it the
+ *   rotation is make-before-break: the open replacement (the candidate) subscribes and reports its records
+ *   through `onCandidateRecord` while the old socket keeps serving, until the owner calls `promote()` (its
+ *   books are in sync) or the old socket dies; only then is the old socket closed. Either way `onRecord`
+ *   never interleaves two sockets of the same connection.
  * - Every socket gets a new epoch (from `nextEpoch`, shared by the connector), so late answers that belong
  *   to an older socket can be recognised and discarded.
  * - `close()` is idempotent, honours the AbortSignal, and leaves no timer and no socket behind.
@@ -60,6 +63,11 @@ export interface ManagedConnectionOptions {
   readonly random: Random;
   /** Receives every record of this connection, in order. */
   readonly onRecord: (record: RawRecord) => void;
+  /**
+   * Make-before-break rotation: the open replacement socket of a planned rotation reports its records
+   * here (connect, send, recv, and a disconnect if it dies before promotion) until `promote()`.
+   */
+  readonly onCandidateRecord?: (record: RawRecord) => void;
   readonly onStatus?: (status: ConnectionStatus) => void;
   readonly appPing?: AppPing;
   /** A received frame asking us to reconnect: a replacement socket is opened at once (a rotation). */
@@ -152,6 +160,8 @@ export class ManagedConnection {
   /** A socket being opened: the first one, a reconnect, or a rotation's replacement. */
   private opening: Slot | undefined;
   private openingIsRotation = false;
+  /** Make-before-break: the open replacement waiting for `promote()`. */
+  private candidate: Slot | undefined;
   private reconnectTimer: TimerHandle | undefined;
   private attempts = 0;
   private queue: string[] = [];
@@ -197,7 +207,16 @@ export class ManagedConnection {
 
   /** Sockets this connection holds right now (open or opening). */
   get liveSockets(): number {
-    return (this.active === undefined ? 0 : 1) + (this.opening === undefined ? 0 : 1);
+    return (
+      (this.active === undefined ? 0 : 1) +
+      (this.opening === undefined ? 0 : 1) +
+      (this.candidate === undefined ? 0 : 1)
+    );
+  }
+
+  /** Epoch of the open replacement socket awaiting `promote()`, or undefined. */
+  get candidateEpoch(): number | undefined {
+    return this.candidate?.epoch;
   }
 
   /** Timers this connection holds right now. */
@@ -248,9 +267,35 @@ export class ManagedConnection {
     this.drop(slot, reason, false, 0);
   }
 
+  /**
+   * Make-before-break: the replacement socket takes over now (its books are in sync, or the owner gave up
+   * waiting). The old socket is closed (a `disconnect` record with `reason`), then the replacement is the
+   * active socket: status `connected` / `rotated`. No-op without a candidate.
+   */
+  promote(reason = 'rotation'): void {
+    const cand = this.candidate;
+    if (this.closed || cand === undefined) return;
+    this.candidate = undefined;
+    const old = this.active;
+    if (old !== undefined) {
+      this.detach(old);
+      this.active = undefined;
+      this.record({ t: 'disconnect', epoch: old.epoch, data: reason });
+    }
+    this.rotations++;
+    this.activate(cand, 'rotated');
+  }
+
   /** Closes the connection: no reconnects, no timers, no sockets. Idempotent. */
   close(): void {
-    if (this.closed && this.active === undefined && this.opening === undefined && this.timers.size === 0) return;
+    if (
+      this.closed &&
+      this.active === undefined &&
+      this.opening === undefined &&
+      this.candidate === undefined &&
+      this.timers.size === 0
+    )
+      return;
     this.closed = true;
     if (this.abortListener !== undefined) this.o.signal?.removeEventListener('abort', this.abortListener);
     this.timers.clearAll();
@@ -259,6 +304,12 @@ export class ManagedConnection {
     if (this.opening !== undefined) {
       this.detach(this.opening);
       this.opening = undefined;
+    }
+    const cand = this.candidate;
+    if (cand !== undefined) {
+      this.candidate = undefined;
+      this.detach(cand);
+      this.record({ t: 'disconnect', epoch: cand.epoch, data: 'closed' }, cand);
     }
     const slot = this.active;
     if (slot !== undefined) {
@@ -271,7 +322,8 @@ export class ManagedConnection {
 
   // ---- internals -----------------------------------------------------------------------------------------
 
-  private record(r: { t: RawRecord['t']; epoch: number; data?: string; url?: string }): void {
+  /** Records go to `onRecord`, except those of the candidate socket (`slot`), which go to `onCandidateRecord`. */
+  private record(r: { t: RawRecord['t']; epoch: number; data?: string; url?: string }, slot?: Slot): void {
     const rec: RawRecord = {
       t: r.t,
       venue: this.venue,
@@ -281,6 +333,10 @@ export class ManagedConnection {
       ...(r.data === undefined ? {} : { data: r.data }),
       ...(r.url === undefined ? {} : { url: r.url }),
     };
+    if (slot !== undefined && (slot === this.candidate || r.t === 'disconnect') && slot !== this.active) {
+      this.o.onCandidateRecord?.(rec);
+      return;
+    }
     this.o.onRecord(rec);
   }
 
@@ -335,6 +391,18 @@ export class ManagedConnection {
     if (this.closed || slot !== this.opening) return;
     this.opening = undefined;
     const old = this.active;
+    if (old !== undefined && this.o.onCandidateRecord !== undefined) {
+      // Make-before-break: the replacement subscribes and syncs beside the old socket until `promote()`.
+      const now = this.clock.nowMs();
+      slot.openedAtMs = now;
+      slot.lastDataMs = now;
+      slot.lastSendMs = now;
+      slot.lastPingMs = now;
+      this.candidate = slot;
+      this.record({ t: 'connect', epoch: slot.epoch, url: this.plan.url }, slot);
+      for (const f of this.plan.onOpen) this.write(slot, f);
+      return;
+    }
     if (old !== undefined) {
       // Rotation: the replacement is open, so the old socket goes now (gap marker: books resync).
       this.rotations++;
@@ -353,6 +421,21 @@ export class ManagedConnection {
     this.record({ t: 'connect', epoch: slot.epoch, url: this.plan.url });
     this.status('connected', old === undefined ? 'open' : 'rotated', slot.epoch, { attempt: this.attempts });
     for (const f of this.plan.onOpen) this.write(slot, f);
+    this.arm(slot);
+  }
+
+  /** A promoted candidate (already connected and subscribed) becomes the active socket. */
+  private activate(slot: Slot, reason: string): void {
+    this.active = slot;
+    this.lastEpoch = slot.epoch;
+    this.opens++;
+    slot.lastDataMs = this.clock.nowMs();
+    this.status('connected', reason, slot.epoch, { attempt: this.attempts });
+    this.arm(slot);
+  }
+
+  /** Flushes the send queue and arms the active socket's timers. */
+  private arm(slot: Slot): void {
     const queued = this.queue;
     this.queue = [];
     for (const f of queued) this.write(slot, f);
@@ -365,7 +448,13 @@ export class ManagedConnection {
   }
 
   private onMessage(slot: Slot, data: unknown): void {
-    if (this.closed || slot !== this.active) return;
+    if (this.closed) return;
+    if (slot === this.candidate) {
+      this.record({ t: 'recv', epoch: slot.epoch, data: frameText(data) }, slot);
+      slot.lastDataMs = this.clock.nowMs();
+      return;
+    }
+    if (slot !== this.active) return;
     const text = frameText(data);
     this.record({ t: 'recv', epoch: slot.epoch, data: text });
     if (this.active !== slot) return; // the record's consumer replaced the socket
@@ -389,6 +478,19 @@ export class ManagedConnection {
     if (this.closed) return;
     const why =
       slot.error?.reason ?? `closed by peer (code ${String(code)}${frameText(reason) ? `: ${frameText(reason)}` : ''})`;
+    if (slot === this.candidate) {
+      // The replacement died before promotion; the old socket still serves. Try again later.
+      this.candidate = undefined;
+      this.detach(slot);
+      this.record({ t: 'disconnect', epoch: slot.epoch, data: why }, slot);
+      const active = this.active;
+      if (active !== undefined) {
+        const delay = backoffDelayMs(this.attempts++, this.backoff, this.o.random);
+        this.status('connected', `rotation failed: ${why}`, active.epoch, { retryInMs: delay });
+        active.rotateTimer = this.timers.set(() => this.rotate(active), delay);
+      }
+      return;
+    }
     if (slot === this.opening) {
       this.opening = undefined;
       if (this.openingIsRotation && this.active !== undefined) {
@@ -413,6 +515,14 @@ export class ManagedConnection {
     this.detach(slot);
     if (this.active === slot) this.active = undefined;
     this.record({ t: 'disconnect', epoch: slot.epoch, data: reason });
+    if (this.candidate !== undefined) {
+      // A make-before-break replacement is open: it takes over at once (its books may still be syncing).
+      const cand = this.candidate;
+      this.candidate = undefined;
+      this.rotations++;
+      this.activate(cand, 'rotated');
+      return;
+    }
     if (this.opening !== undefined) {
       // A rotation was under way: its socket becomes the reconnect.
       this.openingIsRotation = false;
@@ -457,7 +567,7 @@ export class ManagedConnection {
       return;
     }
     slot.lastSendMs = this.clock.nowMs();
-    this.record({ t: 'send', epoch: slot.epoch, data });
+    this.record({ t: 'send', epoch: slot.epoch, data }, slot);
   }
 
   private armStale(slot: Slot): void {
@@ -520,7 +630,7 @@ export class ManagedConnection {
   }
 
   private rotate(slot: Slot, reason?: string): void {
-    if (this.closed || this.active !== slot || this.opening !== undefined) return;
+    if (this.closed || this.active !== slot || this.opening !== undefined || this.candidate !== undefined) return;
     this.connect(true, reason);
   }
 }

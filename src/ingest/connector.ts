@@ -12,8 +12,18 @@
  * sync by then (or whose snapshot the handler rejected) is tried again after a jittered backoff, at most
  * `maxTries` times. A snapshot whose request began in an older connection epoch is discarded: it never
  * reaches the handler nor the tap, so a recording replays exactly as the live book was built.
+ *
+ * Each connection has its own handler instance (all from `handlerFactory`). Planned rotations (the venue's
+ * maximum connection age, a venue's reconnect request) are make-before-break: the replacement socket gets
+ * a fresh handler (the candidate), subscribes and syncs its books (REST snapshots included) while the old
+ * socket keeps serving; when every book of the connection is in sync in the candidate (or after the
+ * recovery timeout, or if the old socket dies first) the connection is promoted: the candidate handler
+ * serves, the old socket closes, and books that were in sync stay in sync (no gap, no status change).
+ * The tap receives the candidate's records at promotion, after the old socket's `disconnect`, so a
+ * recording still never interleaves two sockets of one connection and replays to the same books.
  */
 import { isQobError, type QobError } from '../core/errors.ts';
+import type { TradeEvent } from '../domain/events.ts';
 import type { Instrument } from '../domain/instrument.ts';
 import type { ConnectionPlan, RecoveryAction, VenueConnectorSpec, VenueEndpoints } from '../venues/connector-spec.ts';
 import type { BookStatusChange, FeedHandlerFactory, TrackedBook, VenueFeedHandler } from '../venues/feed-handler.ts';
@@ -104,6 +114,33 @@ export interface ConnectorOptions {
   readonly rest?: { readonly timeoutMs?: number; readonly maxTries?: number; readonly maxRetryAfterMs?: number };
   readonly fetch?: FetchLike;
   readonly createSocket?: SocketFactory;
+  /** Planned rotations open, subscribe and sync the new socket before closing the old one (default true). */
+  readonly makeBeforeBreak?: boolean;
+  /**
+   * Public trades of every book, in the venue's order. Across a make-before-break rotation each trade is
+   * delivered once: while both sockets stream, the serving one's trades are delivered and the replacement's
+   * are held; at the switch the held trades the old socket never delivered follow, and later repeats (same
+   * symbol and trade id) are dropped. Trades without an id cannot be matched and are delivered as they come.
+   */
+  readonly onTrade?: (trade: TradeEvent) => void;
+}
+
+/** Trade keys remembered to drop repeats across a rotation. */
+const RECENT_TRADES = 4096;
+
+/** Records of a candidate socket held back from the tap until promotion; beyond this it is promoted at once. */
+const MAX_CANDIDATE_RECORDS = 100_000;
+
+/** A rotation's replacement socket and the handler syncing its books, until promotion. */
+interface Candidate {
+  readonly epoch: number;
+  readonly handler: VenueFeedHandler;
+  readonly pending: RawRecord[];
+  readonly timers: TimerHandle[];
+  /** Snapshot tries per symbol (REST-snapshot venues). */
+  readonly tries: Map<string, number>;
+  /** Trades of the replacement socket, held until the switch. */
+  readonly trades: TradeEvent[];
 }
 
 interface Track {
@@ -136,7 +173,6 @@ export class VenueConnector {
   readonly venue: string;
   readonly spec: VenueConnectorSpec;
   readonly endpoints: VenueEndpoints;
-  readonly handler: VenueFeedHandler;
   readonly rest: RestClient;
   readonly counters: ConnectorCounters = {
     discardedSnapshots: 0,
@@ -151,6 +187,14 @@ export class VenueConnector {
   private readonly conns: ManagedConnection[] = [];
   private readonly tracks = new Map<string, Track>();
   private readonly connStates = new Map<string, ConnectionStatus>();
+  /** The handler serving each connection's books. */
+  private readonly handlers = new Map<ManagedConnection, VenueFeedHandler>();
+  private readonly candidates = new Map<ManagedConnection, Candidate>();
+  /** Instrument responses, fed to every handler created later. */
+  private readonly metaHttp: { url: string; body: string; tsRecvMs: number }[] = [];
+  private readonly spareHandler: VenueFeedHandler;
+  /** Keys (`symbol|tradeId`) of the trades delivered lately, oldest first (bounded by RECENT_TRADES). */
+  private readonly recentTrades = new Set<string>();
   private venueState: ConnectorState | undefined;
   private epochCounter = 0;
   private started = false;
@@ -164,10 +208,7 @@ export class VenueConnector {
     this.clock = options.clock;
     this.timers = new TimerSet(options.clock);
     this.endpoints = { ...options.spec.defaultEndpoints, ...options.endpoints };
-    this.handler = options.handlerFactory({
-      onStatus: (c) => this.onHandlerStatus(c),
-      onBadFrame: (e, conn) => this.onBadFrame(e, conn),
-    });
+    this.spareHandler = options.handlerFactory({ onBadFrame: (e, conn) => this.o.onBadFrame?.(e, conn) });
     this.rest = new RestClient({
       venue: this.venue,
       clock: options.clock,
@@ -183,8 +224,11 @@ export class VenueConnector {
         plan,
         clock: options.clock,
         random: options.random,
-        onRecord: (r) => this.onRecord(r),
+        onRecord: (r) => this.onRecord(conn, r),
         onStatus: (s) => this.onConnectionStatus(conn, s),
+        ...(options.makeBeforeBreak === false
+          ? {}
+          : { onCandidateRecord: (r: RawRecord) => this.onCandidateRecord(conn, r) }),
         ...(options.spec.appPing === undefined ? {} : { appPing: options.spec.appPing }),
         ...(options.spec.isReconnectRequest === undefined
           ? {}
@@ -206,6 +250,7 @@ export class VenueConnector {
         nextEpoch: () => ++this.epochCounter,
       });
       this.conns.push(conn);
+      this.handlers.set(conn, this.newHandler(conn));
       for (const symbol of plan.symbols) {
         this.tracks.set(symbol.toUpperCase(), {
           symbol,
@@ -241,9 +286,17 @@ export class VenueConnector {
     return this;
   }
 
-  /** Every book the venue handler tracks (keys and symbols are the handler's). */
+  /** The handler of the first connection (each connection has its own; see `books()` for all books). */
+  get handler(): VenueFeedHandler {
+    const first = this.conns[0];
+    return (first === undefined ? undefined : this.handlers.get(first)) ?? this.spareHandler;
+  }
+
+  /** Every book the serving handlers track (keys and symbols are the handler's). */
   books(): Iterable<TrackedBook> {
-    return this.handler.books();
+    const out: TrackedBook[] = [];
+    for (const h of this.handlers.values()) for (const b of h.books()) out.push(b);
+    return out;
   }
 
   /** The connector's view of each planned book. */
@@ -282,7 +335,9 @@ export class VenueConnector {
       url: res.url,
       data: res.body,
     });
-    this.handler.onHttp(res.url, res.body, res.tsRecvMs);
+    this.metaHttp.push({ url: res.url, body: res.body, tsRecvMs: res.tsRecvMs });
+    for (const h of this.handlers.values()) h.onHttp(res.url, res.body, res.tsRecvMs);
+    for (const c of this.candidates.values()) c.handler.onHttp(res.url, res.body, res.tsRecvMs);
     return inst.parse(res.body);
   }
 
@@ -293,6 +348,7 @@ export class VenueConnector {
     if (this.abortListener !== undefined) this.o.signal?.removeEventListener('abort', this.abortListener);
     this.timers.clearAll();
     for (const t of this.tracks.values()) t.timer = undefined;
+    this.candidates.clear();
     for (const c of this.conns) c.close();
     this.rest.close();
     this.setVenue('closed', 'closed');
@@ -310,21 +366,197 @@ export class VenueConnector {
     }
   }
 
-  private onRecord(r: RawRecord): void {
-    this.tapRecord(r);
-    switch (r.t) {
-      case 'connect':
-        this.handler.onConnect(r.conn, r.url ?? '', r.tsMs);
-        return;
-      case 'send':
-        this.handler.onSend(r.conn, r.data ?? '', r.tsMs);
-        return;
-      case 'recv':
-        this.handler.onFrame(r.conn, r.data ?? '', r.tsMs);
-        return;
-      default:
-        return;
+  /** A handler for `conn`'s books; its events count only while it serves (or syncs a candidate) there. */
+  private newHandler(conn: ManagedConnection, candidate = false): VenueFeedHandler {
+    const onTrade = this.o.onTrade;
+    const h: VenueFeedHandler = this.o.handlerFactory({
+      ...(onTrade === undefined
+        ? {}
+        : {
+            onTrade: (t: TradeEvent) => {
+              if (this.handlers.get(conn) === h) this.deliverTrade(t);
+              else if (candidate) {
+                const cand = this.candidates.get(conn);
+                if (cand?.handler === h && cand.trades.length < MAX_CANDIDATE_RECORDS) cand.trades.push(t);
+              }
+            },
+          }),
+      onStatus: (c) => {
+        if (this.handlers.get(conn) === h) this.onHandlerStatus(c);
+        else if (candidate && this.candidates.get(conn)?.handler === h) this.onCandidateStatus(conn, c);
+      },
+      onBadFrame: (e, id) => {
+        if (this.handlers.get(conn) === h) this.onBadFrame(e, id);
+        else if (candidate && this.candidates.get(conn)?.handler === h) this.onCandidateBadFrame(conn, e, id);
+      },
+    });
+    for (const m of this.metaHttp) h.onHttp(m.url, m.body, m.tsRecvMs);
+    return h;
+  }
+
+  /** Delivers a trade unless the same (symbol, trade id) was delivered lately (a rotation's overlap). */
+  private deliverTrade(t: TradeEvent): void {
+    if (t.tradeId !== null) {
+      const key = `${t.symbol}|${t.tradeId}`;
+      if (this.recentTrades.has(key)) return;
+      this.recentTrades.add(key);
+      if (this.recentTrades.size > RECENT_TRADES) {
+        const oldest = this.recentTrades.values().next().value;
+        if (oldest !== undefined) this.recentTrades.delete(oldest);
+      }
     }
+    this.o.onTrade?.(t);
+  }
+
+  private handlerOf(conn: ManagedConnection): VenueFeedHandler {
+    return this.handlers.get(conn) ?? this.spareHandler;
+  }
+
+  private onRecord(conn: ManagedConnection, r: RawRecord): void {
+    this.tapRecord(r);
+    feed(this.handlerOf(conn), r);
+  }
+
+  // ---- make-before-break rotation ------------------------------------------------------------------------
+
+  private onCandidateRecord(conn: ManagedConnection, r: RawRecord): void {
+    if (this.closed) return;
+    if (r.t === 'connect') {
+      this.dropCandidate(conn);
+      const cand: Candidate = {
+        epoch: r.epoch ?? conn.candidateEpoch ?? -1,
+        handler: this.newHandler(conn, true),
+        pending: [r],
+        timers: [],
+        tries: new Map(),
+        trades: [],
+      };
+      this.candidates.set(conn, cand);
+      feed(cand.handler, r);
+      // Not in sync by the recovery deadline: promote anyway; the books then resync as after a reconnect.
+      const timeout = this.o.recovery?.timeoutMs ?? 15_000;
+      cand.timers.push(
+        this.timers.set(() => this.promote(conn, cand, 'rotation (replacement not in sync in time)'), timeout),
+      );
+      if (this.spec.snapshotOnConnect) {
+        const delay = this.o.recovery?.snapshotDelayMs ?? 500;
+        for (const t of this.tracksOf(conn)) this.candidateSnapshot(conn, cand, t, delay);
+      }
+      return;
+    }
+    const cand = this.candidates.get(conn);
+    if (cand === undefined || r.epoch !== cand.epoch) return;
+    if (r.t === 'disconnect') {
+      // The replacement died before promotion: the old socket still serves; the connection retries later.
+      this.dropCandidate(conn);
+      return;
+    }
+    cand.pending.push(r);
+    feed(cand.handler, r);
+    if (cand.pending.length >= MAX_CANDIDATE_RECORDS) this.promote(conn, cand, 'rotation (replacement buffer full)');
+  }
+
+  private dropCandidate(conn: ManagedConnection): void {
+    const cand = this.candidates.get(conn);
+    if (cand === undefined) return;
+    for (const tm of cand.timers) this.timers.clear(tm);
+    this.candidates.delete(conn);
+  }
+
+  private candidateBook(cand: Candidate, symbol: string): TrackedBook | undefined {
+    const u = symbol.toUpperCase();
+    for (const b of cand.handler.books()) if (b.symbol.toUpperCase() === u) return b;
+    return undefined;
+  }
+
+  private onCandidateStatus(conn: ManagedConnection, c: BookStatusChange): void {
+    const cand = this.candidates.get(conn);
+    if (cand === undefined || this.closed) return;
+    if (c.status === 'in_sync') {
+      const ready = this.tracksOf(conn).every((t) => this.candidateBook(cand, t.symbol)?.status === 'in_sync');
+      if (ready) this.promote(conn, cand, 'rotation');
+      return;
+    }
+    if (c.status === 'stale' && this.spec.snapshotOnConnect) {
+      const t = this.tracks.get(c.symbol.toUpperCase());
+      if (t !== undefined && t.conn === conn) this.candidateSnapshot(conn, cand, t, 0);
+    }
+  }
+
+  private onCandidateBadFrame(conn: ManagedConnection, e: QobError, _id: string): void {
+    const cand = this.candidates.get(conn);
+    if (cand === undefined || this.closed || !isQobError(e, 'QOB_ERR_SNAPSHOT_STALE')) return;
+    const sym = e.context.symbol;
+    const t = typeof sym === 'string' ? this.tracks.get(sym.toUpperCase()) : undefined;
+    if (t !== undefined && t.conn === conn) this.candidateSnapshot(conn, cand, t, 0);
+  }
+
+  /** A REST snapshot for the candidate's book of `t` (bounded by the recovery tries). */
+  private candidateSnapshot(conn: ManagedConnection, cand: Candidate, t: Track, delayMs: number): void {
+    const tries = cand.tries.get(t.symbol) ?? 0;
+    if (tries >= (this.o.recovery?.maxTries ?? 5)) return;
+    cand.tries.set(t.symbol, tries + 1);
+    const backoff = this.o.recovery?.backoff ?? { baseMs: 1000, maxMs: 30_000 };
+    const delay = tries === 0 ? delayMs : Math.max(delayMs, backoffDelayMs(tries - 1, backoff, this.o.random));
+    cand.timers.push(
+      this.timers.set(() => {
+        if (this.candidates.get(conn) !== cand) return;
+        const action = this.spec.recovery(t.symbol, t.plan, this.endpoints);
+        if (action.kind !== 'rest-snapshot') return;
+        this.counters.snapshotRequests++;
+        this.rest.get({ url: action.request.url, weight: action.request.weight }).then(
+          (res) => {
+            if (this.closed || this.candidates.get(conn) !== cand) {
+              this.counters.discardedSnapshots++;
+              return;
+            }
+            const rec: RawRecord = {
+              t: 'http',
+              venue: this.venue,
+              conn: `${this.venue}.http`,
+              tsMs: res.tsRecvMs,
+              url: res.url,
+              data: res.body,
+              epoch: cand.epoch,
+            };
+            cand.pending.push(rec);
+            cand.handler.onHttp(res.url, res.body, res.tsRecvMs);
+          },
+          () => {
+            if (!this.closed && this.candidates.get(conn) === cand) this.candidateSnapshot(conn, cand, t, 0);
+          },
+        );
+      }, delay),
+    );
+  }
+
+  /** The candidate takes over: the tap gets its records, its handler serves, the old socket closes. */
+  private promote(conn: ManagedConnection, cand: Candidate, reason: string): void {
+    if (this.candidates.get(conn) !== cand || conn.candidateEpoch !== cand.epoch) return;
+    conn.promote(reason); // records the old socket's disconnect, then reports `connected` / `rotated`
+  }
+
+  /** `connected` / `rotated`: swap in the candidate's handler and carry the tracks over. */
+  private onRotated(conn: ManagedConnection): boolean {
+    const cand = this.candidates.get(conn);
+    if (cand === undefined || conn.epoch !== cand.epoch) return false;
+    this.dropCandidate(conn);
+    for (const r of cand.pending) this.tapRecord(r);
+    this.handlers.set(conn, cand.handler);
+    for (const t of cand.trades) this.deliverTrade(t); // the ones the old socket never delivered
+    for (const t of this.tracksOf(conn)) {
+      this.resetTrack(t);
+      t.epoch = conn.epoch;
+      const tb = this.candidateBook(cand, t.symbol);
+      if (tb?.status === 'in_sync') {
+        this.setBook(t, 'in_sync', 'rotated');
+        continue;
+      }
+      this.setBook(t, 'syncing', 'rotated');
+      if (this.spec.snapshotOnConnect || tb?.status === 'stale') this.beginRecovery(t, 0);
+      else this.armDeadline(t);
+    }
+    return true;
   }
 
   private emit(s: ConnectorStatus): void {
@@ -374,8 +606,9 @@ export class VenueConnector {
     });
     if (s.state === 'connected' && conn.isOpen && s.reason !== 'open' && s.reason !== 'rotated') {
       // Status of a failed rotation attempt: the old socket still serves.
-    } else if (s.state === 'connected') this.onConnected(conn);
-    else if (s.state === 'disconnected' || s.state === 'stale') this.onDisconnected(conn, s.reason);
+    } else if (s.state === 'connected') {
+      if (s.reason !== 'rotated' || !this.onRotated(conn)) this.onConnected(conn);
+    } else if (s.state === 'disconnected' || s.state === 'stale') this.onDisconnected(conn, s.reason);
     if (this.closed) return;
     const states = this.conns.map((c) => c.isOpen);
     if (states.every(Boolean)) this.setVenue('connected', 'all connections open');
@@ -388,9 +621,9 @@ export class VenueConnector {
     return [...this.tracks.values()].filter((t) => t.conn === conn);
   }
 
-  private trackedBook(symbol: string): TrackedBook | undefined {
-    const u = symbol.toUpperCase();
-    for (const b of this.handler.books()) if (b.symbol.toUpperCase() === u) return b;
+  private trackedBook(t: Track): TrackedBook | undefined {
+    const u = t.symbol.toUpperCase();
+    for (const b of this.handlerOf(t.conn).books()) if (b.symbol.toUpperCase() === u) return b;
     return undefined;
   }
 
@@ -408,7 +641,7 @@ export class VenueConnector {
   private onDisconnected(conn: ManagedConnection, reason: string): void {
     for (const t of this.tracksOf(conn)) {
       this.resetTrack(t);
-      const tb = this.trackedBook(t.symbol);
+      const tb = this.trackedBook(t);
       // The socket is gone: the book cannot be kept true, so it is cleared until the next epoch resyncs it.
       if (tb !== undefined && tb.status !== 'stale') tb.invalidate(`disconnected: ${reason}`, this.clock.nowMs());
       this.setBook(t, 'disconnected', reason);
@@ -530,7 +763,7 @@ export class VenueConnector {
     const now = this.clock.nowMs();
     const tries = t.tries;
     const why = `gave up after ${tries} recovery tries: ${reason}`;
-    this.trackedBook(t.symbol)?.setStatus('failed', why, now);
+    this.trackedBook(t)?.setStatus('failed', why, now);
     this.setBook(t, 'failed', why);
     this.o.onAlert?.({
       kind: 'book_failed',
@@ -608,7 +841,7 @@ export class VenueConnector {
           data: res.body,
           epoch,
         });
-        this.handler.onHttp(res.url, res.body, res.tsRecvMs);
+        this.handlerOf(t.conn).onHttp(res.url, res.body, res.tsRecvMs);
       },
       (e: unknown) => {
         if (t.requestSeq === id) t.inflight = false;
@@ -619,6 +852,23 @@ export class VenueConnector {
         this.retry(t, reason);
       },
     );
+  }
+}
+
+/** Feeds one raw record to a handler (http records are fed by their fetcher). */
+function feed(h: VenueFeedHandler, r: RawRecord): void {
+  switch (r.t) {
+    case 'connect':
+      h.onConnect(r.conn, r.url ?? '', r.tsMs);
+      return;
+    case 'send':
+      h.onSend(r.conn, r.data ?? '', r.tsMs);
+      return;
+    case 'recv':
+      h.onFrame(r.conn, r.data ?? '', r.tsMs);
+      return;
+    default:
+      return;
   }
 }
 

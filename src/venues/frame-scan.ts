@@ -1,10 +1,24 @@
 /**
- * A strict cursor over a JSON frame's text for the venues' fast paths (binance/fast-depth.ts,
- * bybit/fast-book.ts): it reads only the exact layout a venue sends (no whitespace, known key order,
- * plain non-negative integers, strings without escapes or control characters) and reports anything else
- * as a failure, so the caller declines and the JSON.parse path decides. Strings are slices of the frame.
+ * Shared pieces of the venues' fast paths (binance/fast-depth.ts and {bybit,okx,kraken,bitfinex}/fast-*.ts):
+ * - `FrameScanner`, a strict cursor over a JSON frame's text: it reads only the exact layout a venue
+ *   sends (no whitespace, known key order, plain integers, strings without escapes or control
+ *   characters) and reports anything else as a failure, so the caller declines and the JSON.parse path
+ *   decides. Strings are slices of the frame; level text that outlives the frame goes through `detach`.
+ * - `TopChecksumMemo`, the last checksum of a book's top levels, reused while they are unchanged.
+ * - CRC-32 over cached per-level fragments (`crcAppend`, `InterleavedCrc`), for the venues' checksums.
  */
-import type { RawLevel } from '../book/l2-book.ts';
+import type { BookSide } from '../book/book-side.ts';
+import type { L2Book, RawLevel } from '../book/l2-book.ts';
+
+/**
+ * V8 makes a slice of 13 or more characters a view that keeps its whole parent string alive, so a size
+ * text kept in a book would pin the frame it came from (one frame per level, megabytes per book). This
+ * returns a flat copy of such a slice: `` ` ${s}` `` is flattened by `slice`, and the result references that
+ * copy only. About 45 ns a string, paid only for texts of 13+ characters (shorter slices are copies).
+ */
+export function detach(s: string): string {
+  return s.length < 13 ? s : ` ${s}`.slice(1);
+}
 
 export class FrameScanner {
   text = '';
@@ -55,6 +69,21 @@ export class FrameScanner {
   }
 
   /**
+   * A JSON integer (optional `-`, no fraction, exponent or leading zero, not `-0`) that is a safe
+   * integer, or undefined.
+   */
+  int(): number | undefined {
+    const neg = this.text.charCodeAt(this.at) === 45; /* - */
+    if (neg) this.at++;
+    const v = this.uint();
+    if (v < 0 || (neg && v === 0)) {
+      if (neg) this.at--;
+      return undefined;
+    }
+    return neg ? -v : v;
+  }
+
+  /**
    * Index of the closing quote of a JSON string whose content starts at `i`, or -1 when it has an escape
    * or a control character (JSON.parse would unescape the first and reject the second) or is unterminated.
    */
@@ -98,7 +127,7 @@ export class FrameScanner {
       const q0 = p1 + 3;
       const q1 = this.stringEnd(q0);
       if (q1 < 0 || text.charCodeAt(q1 + 1) !== 93) return undefined;
-      out.push([text.slice(p0, p1), text.slice(q0, q1)]);
+      out.push([text.slice(p0, p1), detach(text.slice(q0, q1))]);
       const c = text.charCodeAt(q1 + 2);
       at = q1 + 3;
       if (c === 93) {
@@ -107,5 +136,332 @@ export class FrameScanner {
       }
       if (c !== 44) return undefined;
     }
+  }
+
+  /**
+   * `[["p","q",...],...]` at the cursor: levels of two or more strings (the extra ones, such as OKX's
+   * order counts or Kraken v1's timestamps, are skipped); `[p, q]` per level, or undefined.
+   */
+  textLevels(): [string, string][] | undefined {
+    const text = this.text;
+    let at = this.at;
+    if (text.charCodeAt(at) !== 91 /* [ */) return undefined;
+    at++;
+    const out: [string, string][] = [];
+    if (text.charCodeAt(at) === 93 /* ] */) {
+      this.at = at + 1;
+      return out;
+    }
+    for (;;) {
+      if (text.charCodeAt(at) !== 91 || text.charCodeAt(at + 1) !== 34) return undefined;
+      const p0 = at + 2;
+      const p1 = this.stringEnd(p0);
+      if (p1 < 0 || text.charCodeAt(p1 + 1) !== 44 /* , */ || text.charCodeAt(p1 + 2) !== 34) return undefined;
+      const q0 = p1 + 3;
+      const q1 = this.stringEnd(q0);
+      if (q1 < 0) return undefined;
+      at = q1 + 1;
+      // Further strings up to the level's closing bracket.
+      while (text.charCodeAt(at) === 44) {
+        if (text.charCodeAt(at + 1) !== 34) return undefined;
+        const e = this.stringEnd(at + 2);
+        if (e < 0) return undefined;
+        at = e + 1;
+      }
+      if (text.charCodeAt(at) !== 93) return undefined;
+      out.push([text.slice(p0, p1), detach(text.slice(q0, q1))]);
+      const c = text.charCodeAt(at + 1);
+      at += 2;
+      if (c === 93) {
+        this.at = at;
+        return out;
+      }
+      if (c !== 44) return undefined;
+    }
+  }
+}
+
+/**
+ * The last checksum a book's top levels gave, for venues that send a checksum with every message: a
+ * checksum is a pure function of the `depth` best levels per side (scaled price and size text) and of
+ * how the handler formats them (`key`: the price scale, written decimals, stored price texts), so when
+ * those are all unchanged since the last computation its value is reused instead of recomputed. Most
+ * level changes of a deep book fall outside the checksum's window.
+ */
+export class TopChecksumMemo {
+  readonly depth: number;
+  /**
+   * The top levels as of the last `unchanged` (scaled prices and size texts, best first): bids at
+   * `[0, nb)`, asks at `[depth, depth + na)`. Checksum builders read them instead of the book.
+   */
+  readonly prices: Float64Array;
+  readonly sizes: string[];
+  nb = -1;
+  na = -1;
+  private readonly scratchPrices: Float64Array;
+  private readonly scratchSizes: string[];
+  private key = Number.NaN;
+  /** The checksum of the remembered top (valid after `unchanged` returned false and the caller set it). */
+  value = 0;
+
+  constructor(depth: number) {
+    this.depth = depth;
+    this.prices = new Float64Array(2 * depth);
+    this.sizes = new Array<string>(2 * depth).fill('');
+    this.scratchPrices = new Float64Array(depth);
+    this.scratchSizes = new Array<string>(depth).fill('');
+  }
+
+  /**
+   * Whether the book's top and `key` equal the remembered ones (then `value` is their checksum);
+   * otherwise remembers them, and the caller computes the checksum and stores it in `value`.
+   */
+  unchanged(book: L2Book, key: number): boolean {
+    const sameKey = key === this.key;
+    this.key = key;
+    const bids = this.side(book.bids, 0);
+    const asks = this.side(book.asks, 1);
+    return sameKey && bids && asks;
+  }
+
+  /** Clears the memory (the next `unchanged` is false). */
+  reset(): void {
+    this.key = Number.NaN;
+    this.nb = -1;
+    this.na = -1;
+  }
+
+  /** Reads the side's top into the memory; returns whether it equals what the memory held. */
+  private side(side: BookSide, which: 0 | 1): boolean {
+    const ps = this.scratchPrices;
+    const ss = this.scratchSizes;
+    const n = side.top(this.depth, ps, ss);
+    const off = which === 0 ? 0 : this.depth;
+    const n0 = which === 0 ? this.nb : this.na;
+    if (which === 0) this.nb = n;
+    else this.na = n;
+    const prices = this.prices;
+    const sizes = this.sizes;
+    let i = 0;
+    if (n === n0) {
+      while (i < n && ps[i] === prices[off + i] && ss[i] === sizes[off + i]) i++;
+      if (i === n) return true;
+    }
+    for (; i < n; i++) {
+      prices[off + i] = ps[i] as number;
+      sizes[off + i] = ss[i] as string;
+    }
+    return false;
+  }
+}
+
+// ---- CRC-32 over concatenated fragments ----------------------------------------------------------------
+//
+// The venues' book checksums are the zlib CRC-32 of a text joined from per-level fragments, and most
+// fragments are the same from one message to the next. The CRC register update over a byte string B is
+// affine: after B, r' = Z_|B|(r) xor crc_B, where crc_B is B's update from a zero register and Z_n is
+// the linear map "n zero bytes" (four 256-entry tables per length). So a fragment's crc_B and length are
+// computed once and cached, and the checksum of a whole text costs four table lookups per fragment.
+
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+/** `ZERO_TABLES[n]`: Z_n as four 256-entry tables (byte j of the register in entries 256j..256j+255). */
+const ZERO_TABLES: (Int32Array | undefined)[] = [];
+
+function zeroTable(n: number): Int32Array {
+  let z = ZERO_TABLES[n];
+  if (z === undefined) {
+    z = new Int32Array(1024);
+    for (let j = 0; j < 4; j++) {
+      for (let v = 0; v < 256; v++) {
+        let r = v << (8 * j);
+        for (let k = 0; k < n; k++) r = (CRC_TABLE[r & 0xff] as number) ^ (r >>> 8);
+        z[256 * j + v] = r;
+      }
+    }
+    ZERO_TABLES[n] = z;
+  }
+  return z;
+}
+
+/**
+ * The CRC register after `s` (ASCII) from register `r`, or NaN when `s` has a character outside
+ * ASCII (the caller then falls back to `zlib.crc32` over the UTF-8 text).
+ */
+export function crcUpdate(r: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return Number.NaN;
+    r = (CRC_TABLE[(r ^ c) & 0xff] as number) ^ (r >>> 8);
+  }
+  return r;
+}
+
+/** The register after one ASCII byte `c`. */
+export function crcByte(r: number, c: number): number {
+  return (CRC_TABLE[(r ^ c) & 0xff] as number) ^ (r >>> 8);
+}
+
+/** The register after a fragment of `len` bytes whose update from a zero register is `crc0`. */
+export function crcAppend(r: number, crc0: number, len: number): number {
+  if (len === 0) return r;
+  const z = zeroTable(len);
+  return (
+    (z[r & 0xff] as number) ^
+    (z[256 + ((r >>> 8) & 0xff)] as number) ^
+    (z[512 + ((r >>> 16) & 0xff)] as number) ^
+    (z[768 + (r >>> 24)] as number) ^
+    crc0
+  );
+}
+
+/** The initial register of zlib's CRC-32; the checksum is `register ^ CRC_INIT` (`>>> 0` for unsigned). */
+export const CRC_INIT = -1;
+
+/** A checksum fragment: its CRC register update from a zero register, and its length in bytes. */
+export interface CrcFragment {
+  crc0: number;
+  len: number;
+}
+
+/** Builds the fragment of one level (side 0 bids, 1 asks), or undefined for a text outside ASCII. */
+export interface CrcFragmentSource {
+  fragment(side: 0 | 1, price: number, size: string): CrcFragment | undefined;
+  /**
+   * Whether a fragment built earlier for this price and size still describes the level (false when the
+   * text depends on more than price and size, and that changed).
+   */
+  current(side: 0 | 1, price: number, fragment: CrcFragment): boolean;
+}
+
+/**
+ * The CRC of `bid0:ask0:bid1:ask1:...` over a book's top levels (OKX, Bitfinex), updated from the last
+ * computation: a level at the same or a neighbouring position with the same price and size keeps its
+ * fragment (a change shifts the levels below it by one), and the register after each pair is kept, so
+ * the pairs above the first changed level are not recomputed at all.
+ */
+export class InterleavedCrc {
+  private readonly depth: number;
+  // Double-buffered: the last computation's levels and fragments (cur), and the one being built (next).
+  private curPrices: Float64Array;
+  private curSizes: string[];
+  private curFrags: (CrcFragment | undefined)[];
+  private nextPrices: Float64Array;
+  private nextSizes: string[];
+  private nextFrags: (CrcFragment | undefined)[];
+  /** Register after pair k of the last computation. */
+  private readonly regs: Int32Array;
+  private nb = -1;
+  private na = -1;
+
+  constructor(depth: number) {
+    this.depth = depth;
+    this.curPrices = new Float64Array(2 * depth);
+    this.nextPrices = new Float64Array(2 * depth);
+    this.curSizes = new Array<string>(2 * depth).fill('');
+    this.nextSizes = new Array<string>(2 * depth).fill('');
+    this.curFrags = new Array<CrcFragment | undefined>(2 * depth).fill(undefined);
+    this.nextFrags = new Array<CrcFragment | undefined>(2 * depth).fill(undefined);
+    this.regs = new Int32Array(depth);
+  }
+
+  /** Forgets the last computation (its fragments no longer describe the levels' text). */
+  invalidate(): void {
+    this.nb = -1;
+    this.na = -1;
+  }
+
+  /** The signed CRC-32 over `top`'s levels (as of its last `unchanged`), or undefined (see the source). */
+  checksum(top: TopChecksumMemo, src: CrcFragmentSource): number | undefined {
+    const nb = top.nb;
+    const na = top.na;
+    const fb = this.side(top, src, 0, nb, this.nb);
+    const fa = fb < -1 ? fb : this.side(top, src, 1, na, this.na);
+    if (fb < -1 || fa < -1) {
+      this.invalidate();
+      return undefined;
+    }
+    const start = this.nb < 0 ? 0 : Math.min(fb, fa);
+    const d = this.depth;
+    const frags = this.nextFrags;
+    const regs = this.regs;
+    let r = start === 0 ? CRC_INIT : (regs[start - 1] as number);
+    let first = start === 0;
+    const pairs = Math.max(nb, na);
+    for (let k = start; k < pairs; k++) {
+      if (k < nb) {
+        const f = frags[k] as CrcFragment;
+        if (!first) r = crcByte(r, 58 /* : */);
+        r = crcAppend(r, f.crc0, f.len);
+        first = false;
+      }
+      if (k < na) {
+        const f = frags[d + k] as CrcFragment;
+        if (!first) r = crcByte(r, 58);
+        r = crcAppend(r, f.crc0, f.len);
+        first = false;
+      }
+      regs[k] = r;
+    }
+    // The levels just built become the last computation.
+    const p = this.curPrices;
+    this.curPrices = this.nextPrices;
+    this.nextPrices = p;
+    const s = this.curSizes;
+    this.curSizes = this.nextSizes;
+    this.nextSizes = s;
+    const f = this.curFrags;
+    this.curFrags = this.nextFrags;
+    this.nextFrags = f;
+    this.nb = nb;
+    this.na = na;
+    return r ^ CRC_INIT;
+  }
+
+  /**
+   * Fills the next buffers for one side; returns the first position whose level differs from the last
+   * computation's (n when none), or -2 when a fragment could not be built.
+   */
+  private side(top: TopChecksumMemo, src: CrcFragmentSource, which: 0 | 1, n: number, n0: number): number {
+    const off = which === 0 ? 0 : this.depth;
+    const prices = top.prices;
+    const sizes = top.sizes;
+    const cp = this.curPrices;
+    const cs = this.curSizes;
+    const cf = this.curFrags;
+    const np = this.nextPrices;
+    const ns = this.nextSizes;
+    const nf = this.nextFrags;
+    let first = -1;
+    for (let i = 0; i < n; i++) {
+      const j = off + i;
+      const p = prices[j] as number;
+      const s = sizes[j] as string;
+      let f: CrcFragment | undefined;
+      if (i < n0 && cp[j] === p && cs[j] === s && src.current(which, p, cf[j] as CrcFragment)) {
+        f = cf[j];
+      } else {
+        if (first < 0) first = i;
+        if (i > 0 && i - 1 < n0 && cp[j - 1] === p && cs[j - 1] === s) f = cf[j - 1];
+        else if (i + 1 < n0 && cp[j + 1] === p && cs[j + 1] === s) f = cf[j + 1];
+        if (f === undefined || !src.current(which, p, f)) {
+          f = src.fragment(which, p, s);
+          if (f === undefined) return -2;
+        }
+      }
+      np[j] = p;
+      ns[j] = s;
+      nf[j] = f;
+    }
+    if (first >= 0) return first;
+    return n0 < 0 ? 0 : Math.min(n, n0);
   }
 }

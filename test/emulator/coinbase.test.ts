@@ -13,7 +13,7 @@ describe('emulator: Coinbase Advanced Trade', () => {
 
   async function subscribed(conn: string) {
     const handler = createCoinbaseFeedHandler();
-    const url = `${emu.endpoints('coinbase').wsBase}/ws`;
+    const url = emu.endpoints('coinbase').wsBase; // ends with /ws (wsBasePath)
     const c = await connect(emu, url, (f) => handler.onFrame(conn, f, Date.now()));
     handler.onConnect(conn, url, Date.now());
     c.ws.send(JSON.stringify({ type: 'subscribe', product_ids: ['BTC-USD', 'ETH-USD'], channel: 'level2' }));

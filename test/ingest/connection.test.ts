@@ -184,6 +184,90 @@ describe('ManagedConnection', () => {
     conn.close();
   });
 
+  test('make-before-break: the replacement subscribes beside the old socket, reports through onCandidateRecord, and takes over only at promote()', () => {
+    const candidate: RawRecord[] = [];
+    const { clock, fs, records, statuses, conn } = setup({
+      maxConnectionMs: 100_000,
+      rotateMarginMs: 10_000,
+      staleAfterMs: 1e9,
+      wsPingIntervalMs: 1e8,
+      onCandidateRecord: (r) => candidate.push(r),
+    });
+    conn.start();
+    fs.sockets[0]?.open();
+    clock.advance(90_000);
+    fs.sockets[1]?.open();
+    assert.equal(fs.sockets[0]?.terminated, false, 'the old socket still serves');
+    assert.equal(conn.liveSockets, 2);
+    assert.equal(conn.candidateEpoch, 2);
+    assert.deepEqual(fs.sockets[1]?.sent, ['SUB A'], 'the replacement subscribes at once');
+    fs.sockets[0]?.message('old');
+    fs.sockets[1]?.message('new');
+    conn.send('resync');
+    assert.deepEqual(fs.sockets[0]?.sent, ['SUB A', 'resync'], 'sends go to the serving socket');
+    assert.deepEqual(
+      candidate.map((r) => `${r.t}:${r.epoch}`),
+      ['connect:2', 'send:2', 'recv:2'],
+    );
+    conn.promote();
+    assert.equal(fs.sockets[0]?.terminated, true);
+    assert.equal(conn.liveSockets, 1);
+    assert.equal(conn.epoch, 2);
+    assert.equal(conn.rotations, 1);
+    fs.sockets[1]?.message('after');
+    assert.deepEqual(
+      records.map((r) => `${r.t}:${r.epoch}`),
+      ['connect:1', 'send:1', 'recv:1', 'send:1', 'disconnect:1', 'recv:2'],
+      'the serving stream never interleaves two sockets',
+    );
+    assert.ok(statuses.some((s) => s.state === 'connected' && s.reason === 'rotated'));
+    conn.close();
+    assert.equal(conn.pendingTimers, 0);
+  });
+
+  test('make-before-break: a replacement that dies before promotion is discarded and the rotation is tried again', () => {
+    const candidate: RawRecord[] = [];
+    const { clock, fs, conn } = setup({
+      maxConnectionMs: 100_000,
+      rotateMarginMs: 10_000,
+      staleAfterMs: 1e9,
+      wsPingIntervalMs: 1e8,
+      backoff: { baseMs: 100, maxMs: 100 },
+      onCandidateRecord: (r) => candidate.push(r),
+    });
+    conn.start();
+    fs.sockets[0]?.open();
+    clock.advance(90_000);
+    fs.sockets[1]?.open();
+    fs.sockets[1]?.drop(1006);
+    assert.equal(candidate.at(-1)?.t, 'disconnect');
+    assert.equal(conn.liveSockets, 1);
+    assert.equal(fs.sockets[0]?.terminated, false);
+    clock.advance(100);
+    assert.equal(fs.sockets.length, 3, 'a new replacement is opened');
+    conn.close();
+  });
+
+  test('make-before-break: when the old socket dies first, the open replacement takes over at once', () => {
+    const { clock, fs, statuses, conn } = setup({
+      maxConnectionMs: 100_000,
+      rotateMarginMs: 10_000,
+      staleAfterMs: 1e9,
+      wsPingIntervalMs: 1e8,
+      onCandidateRecord: () => {},
+    });
+    conn.start();
+    fs.sockets[0]?.open();
+    clock.advance(90_000);
+    fs.sockets[1]?.open();
+    fs.sockets[0]?.drop(1006);
+    assert.equal(conn.liveSockets, 1);
+    assert.equal(conn.epoch, 2);
+    assert.equal(fs.sockets.length, 2, 'no extra reconnect');
+    assert.ok(statuses.some((s) => s.state === 'connected' && s.reason === 'rotated'));
+    conn.close();
+  });
+
   test('the send queue is bounded: a full queue throws QOB_ERR_QUEUE_FULL, queued frames follow the plan frames', () => {
     const { fs, conn } = setup({ maxQueued: 2 });
     conn.start();

@@ -114,7 +114,13 @@ describe('coinbase live connector against the venue emulator', () => {
         assert.equal(tb?.gaps, 0);
       }
       const subs = [...(emu.connections('coinbase')[0]?.subscriptions ?? [])].sort();
-      assert.deepEqual(subs, ['heartbeats:heartbeats', 'level2:BTC-USD', 'level2:ETH-USD']);
+      assert.deepEqual(subs, [
+        'heartbeats:heartbeats',
+        'level2:BTC-USD',
+        'level2:ETH-USD',
+        'market_trades:BTC-USD',
+        'market_trades:ETH-USD',
+      ]);
       const instruments = await h.connector.instruments();
       assert.deepEqual(instruments.map((i) => i.venueSymbol).sort(), ['BTC-USD', 'ETH-USD']);
     } finally {

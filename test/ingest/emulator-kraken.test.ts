@@ -136,7 +136,7 @@ describe('kraken live connector against the venue emulator', () => {
         assert.equal(tb?.checksumFailures, 0);
       }
       const subs = [...(emu.connections('kraken')[0]?.subscriptions ?? [])].sort();
-      assert.deepEqual(subs, ['book:BTC/USD', 'book:ETH/USD', 'instrument']);
+      assert.deepEqual(subs, ['book:BTC/USD', 'book:ETH/USD', 'instrument', 'trade:BTC/USD', 'trade:ETH/USD']);
       const instruments = await h.connector.instruments();
       assert.deepEqual(instruments.map((i) => i.venueSymbol).sort(), ['BTC/USD', 'ETH/USD']);
     } finally {

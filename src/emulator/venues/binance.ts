@@ -9,12 +9,17 @@
  * - Diff depth events: spot `{"e":"depthUpdate","E","s","U","u","b","a"}` with `U == previous u + 1`;
  *   USD-M adds `T` and `pu` (`pu == previous u`) and its ids skip, so `U != previous u + 1` as in the
  *   real capture. No snapshot on the socket.
+ * - Trades of the symbol's L3 true book (matching engine + agent flow): spot `<sym>@trade`
+ *   `{"e":"trade","E","s","t","p","q","T","m","M"}`, USD-M `<sym>@aggTrade`
+ *   `{"e":"aggTrade","E","a","s","p","q","f","l","T","m"}`; `m` is true when the buyer was the maker.
  * - The server may send WebSocket ping frames (emulator option `serverPingMs`).
  * REST: `GET /api/v3/depth` (`/fapi/v1/depth`) -> `{"lastUpdateId",("E","T",)"bids","asks"}` consistent
  * with the stream; `GET /api/v3/exchangeInfo` (`/fapi/v1/exchangeInfo`), `ping`, `time`. Rate-limit faults
  * answer 429/418 with `{"code":-1003,...}` and `Retry-After`.
  */
 import type { L2StreamDelta } from '../../sim/l2-stream.ts';
+import type { EngineEvent } from '../../sim/matching-engine.ts';
+import type { L3TrueBook } from '../l3-true-book.ts';
 import { defaultInstrument, type TrueBook } from '../true-book.ts';
 import {
   type EmulatorConnection,
@@ -29,6 +34,7 @@ import { baseQuote, isRecord, padDecimals, tryJson } from './common.ts';
 /** First update id of every book (ids then grow with each change). */
 const FIRST_UPDATE_ID = 1_000_000;
 const MAX_STREAMS = 1024;
+const TRADE_STREAM = /^([a-z0-9_]+)@(trade|aggTrade)$/;
 const DEPTH_STREAM = /^([a-z0-9_]+)@depth(@(100|250|500|1000)ms)?$/;
 const STREAM_NAME = /^[a-z0-9_!]+@[A-Za-z0-9_@]+$/;
 
@@ -62,6 +68,31 @@ class BinanceVenue implements EmulatorVenue {
     for (const s of streams) {
       if (s !== '' && conn.subscriptions.size < MAX_STREAMS) conn.subscriptions.add(s);
     }
+    this.startTrades(conn.subscriptions);
+  }
+
+  /** Trade streams draw on the symbol's L3 true book: it starts with the first subscription. */
+  private startTrades(streams: Iterable<string>): void {
+    for (const s of streams) {
+      const m = TRADE_STREAM.exec(s);
+      if (m?.[1] !== undefined) this.ctx.l3Book(m[1].toUpperCase());
+    }
+  }
+
+  onAdvanceL3(book: L3TrueBook, events: readonly EngineEvent[]): void {
+    const stream = `${book.symbol.toLowerCase()}@${this.futures ? 'aggTrade' : 'trade'}`;
+    for (const e of events) {
+      if (e.kind !== 'trade') continue;
+      const id = Number(e.tradeId);
+      const m = e.aggressor === 'sell';
+      const data = this.futures
+        ? `{"e":"aggTrade","E":${e.tsMs},"a":${id},"s":"${book.symbol}","p":"${e.price}","q":"${e.size}","f":${id},"l":${id},"T":${e.tsMs},"m":${m}}`
+        : `{"e":"trade","E":${e.tsMs},"s":"${book.symbol}","t":${id},"p":"${e.price}","q":"${e.size}","T":${e.tsMs},"m":${m},"M":true}`;
+      for (const conn of this.ctx.connections()) {
+        if (!conn.subscriptions.has(stream)) continue;
+        conn.sendUpdate(conn.settings.get('combined') === true ? `{"stream":"${stream}","data":${data}}` : data);
+      }
+    }
   }
 
   onMessage(conn: EmulatorConnection, text: string): void {
@@ -94,6 +125,7 @@ class BinanceVenue implements EmulatorVenue {
           return;
         }
         for (const n of ns) conn.subscriptions.add(n);
+        this.startTrades(ns);
         conn.sendReply(JSON.stringify({ result: null, id }));
         return;
       }

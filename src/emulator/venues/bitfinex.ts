@@ -19,11 +19,21 @@
  * - `[chanId,"hb"]` on every channel once per 5 steps (Bitfinex: after 15 s without data).
  * - `{"event":"ping","cid":n}` -> `{"event":"pong","ts":..,"cid":n}`; `unsubscribe` by `chanId`.
  * - Errors: `{"event":"error","msg":..,"code":10300|10301|10001}`.
+ * - Raw books (docs.bitfinex.com/reference/ws-public-raw-books): `prec: "R0"` streams the orders of the
+ *   symbol's L3 true book (matching engine + agent flow): a snapshot `[chanId,[[ORDER_ID,PRICE,AMOUNT],..]]`
+ *   of the best `len` orders per side (bids then asks, priority order), then one frame per order that
+ *   entered, changed or left that view (`[id,0,±1]` removes; removals first), then, with OB_CHECKSUM, the
+ *   raw checksum: CRC32 (signed) of the 25 best bid and ask orders interleaved `id:amount`, asks negative.
+ * - `trades` (docs.bitfinex.com/reference/ws-public-trades): `subscribed`, an empty snapshot `[chanId,[]]`,
+ *   then for every trade of the symbol's L3 true book `[chanId,"te",[ID,MTS,AMOUNT,PRICE]]` followed by
+ *   the same trade as `"tu"`; AMOUNT is positive when the taker bought.
  * REST: `GET /v2/conf/pub:list:pair:exchange`, `GET /v2/book/<symbol>/P0?len=` (the snapshot route for
  * REST faults; 429 body `["error",11010,"ratelimit: error"]`).
  */
 import { crc32 } from 'node:zlib';
 import type { L2StreamDelta } from '../../sim/l2-stream.ts';
+import type { EngineEvent, RestingOrder } from '../../sim/matching-engine.ts';
+import type { L3TrueBook } from '../l3-true-book.ts';
 import type { SimInstrument, TextBook, TextLevel, TrueBook } from '../true-book.ts';
 import {
   type EmulatorConnection,
@@ -58,11 +68,48 @@ interface Channel {
   view: TextBook;
 }
 
+/** A raw (R0) book subscription: the orders of the view last sent, by id. */
+interface RawChannel {
+  readonly chanId: number;
+  readonly symbol: string;
+  readonly len: number;
+  view: Map<string, RestingOrder>;
+}
+
+interface TradesChannel {
+  readonly chanId: number;
+  readonly symbol: string;
+}
+
 interface ConnState {
   flags: number;
   /** Next sequence number of this connection. */
   seq: number;
   readonly channels: Map<number, Channel>;
+  readonly raw: Map<number, RawChannel>;
+  readonly trades: Map<number, TradesChannel>;
+}
+
+/** The best `len` orders of each side, priority order. */
+function rawView(book: L3TrueBook, len: number): { bids: RestingOrder[]; asks: RestingOrder[] } {
+  return { bids: book.orders('bid').slice(0, len), asks: book.orders('ask').slice(0, len) };
+}
+
+/** `[ORDER_ID,PRICE,AMOUNT]` of an order (asks negative); numbers as the venue's JSON numbers. */
+function rawEntry(o: RestingOrder): string {
+  return `[${o.id},${num(o.price)},${o.side === 'ask' ? String(-Number(o.size)) : num(o.size)}]`;
+}
+
+/** The raw-book checksum of a view: the 25 best orders per side interleaved `id:amount`, asks negative. */
+function rawChecksum(view: { bids: RestingOrder[]; asks: RestingOrder[] }): number {
+  const parts: string[] = [];
+  for (let i = 0; i < CHECKSUM_LEVELS; i++) {
+    const b = view.bids[i];
+    const a = view.asks[i];
+    if (b !== undefined) parts.push(b.id, num(b.size));
+    if (a !== undefined) parts.push(a.id, String(-Number(a.size)));
+  }
+  return crc32(parts.join(':')) | 0;
 }
 
 function stateOf(conn: EmulatorConnection): ConnState {
@@ -107,7 +154,13 @@ class BitfinexVenue extends SinglePathVenue implements EmulatorVenue {
   }
 
   onOpen(conn: EmulatorConnection): void {
-    conn.settings.set('state', { flags: 0, seq: 1, channels: new Map() } satisfies ConnState);
+    conn.settings.set('state', {
+      flags: 0,
+      seq: 1,
+      channels: new Map(),
+      raw: new Map(),
+      trades: new Map(),
+    } satisfies ConnState);
     const serverId = `0e1f5c2a-emu-${conn.id.replace('#', '-')}`;
     conn.sendReply(JSON.stringify({ event: 'info', version: 2, serverId, platform: { status: 1 } }));
   }
@@ -140,7 +193,7 @@ class BitfinexVenue extends SinglePathVenue implements EmulatorVenue {
       }
       case 'unsubscribe': {
         const chanId = Number(o.chanId);
-        if (!st.channels.delete(chanId)) {
+        if (!st.channels.delete(chanId) && !st.raw.delete(chanId) && !st.trades.delete(chanId)) {
           error(10400, 'unsubscribe: invalid', { chanId });
           return;
         }
@@ -167,6 +220,10 @@ class BitfinexVenue extends SinglePathVenue implements EmulatorVenue {
     const lenText = o.len ?? String(DEFAULT_LEN);
     const len = Number(lenText);
     const echo = { channel: o.channel, symbol, prec, len: String(lenText) };
+    if (o.channel === 'trades') {
+      this.subscribeTrades(conn, st, symbol, error);
+      return;
+    }
     if (o.channel !== 'book') {
       error(10300, 'Subscription failed (generic)', echo);
       return;
@@ -176,12 +233,16 @@ class BitfinexVenue extends SinglePathVenue implements EmulatorVenue {
       error(10300, 'symbol: invalid', echo);
       return;
     }
-    if (prec !== 'P0' || !LENGTHS.has(len)) {
-      error(10300, prec !== 'P0' ? 'prec: invalid' : 'len: invalid', echo);
+    if ((prec !== 'P0' && prec !== 'R0') || !LENGTHS.has(len)) {
+      error(10300, prec !== 'P0' && prec !== 'R0' ? 'prec: invalid' : 'len: invalid', echo);
       return;
     }
-    if ([...st.channels.values()].some((c) => c.symbol === symbol)) {
+    if ([...st.channels.values(), ...st.raw.values()].some((c) => c.symbol === symbol)) {
       error(10301, 'subscribe: dup', echo);
+      return;
+    }
+    if (prec === 'R0') {
+      this.subscribeRaw(conn, st, symbol, len);
       return;
     }
     const ch: Channel = { chanId: this.nextChanId++, symbol, len, view: book.top(len) };
@@ -205,6 +266,96 @@ class BitfinexVenue extends SinglePathVenue implements EmulatorVenue {
     ];
     conn.sendData(this.frame(st, ch.chanId, `[${entries.join(',')}]`));
     this.ctx.snapshotServed();
+  }
+
+  private subscribeTrades(
+    conn: EmulatorConnection,
+    st: ConnState,
+    symbol: string,
+    error: (code: number, msg: string, extra?: Record<string, unknown>) => void,
+  ): void {
+    if (this.ctx.l3Book(symbol) === undefined) {
+      error(10300, 'symbol: invalid', { channel: 'trades', symbol });
+      return;
+    }
+    if ([...st.trades.values()].some((c) => c.symbol === symbol)) {
+      error(10301, 'subscribe: dup', { channel: 'trades', symbol });
+      return;
+    }
+    const ch: TradesChannel = { chanId: this.nextChanId++, symbol };
+    st.trades.set(ch.chanId, ch);
+    conn.subscriptions.add(String(ch.chanId));
+    conn.sendReply(
+      JSON.stringify({ event: 'subscribed', channel: 'trades', chanId: ch.chanId, symbol, pair: symbol.slice(1) }),
+    );
+    conn.sendData(this.frame(st, ch.chanId, '[]'));
+  }
+
+  private subscribeRaw(conn: EmulatorConnection, st: ConnState, symbol: string, len: number): void {
+    const book = this.ctx.l3Book(symbol) as L3TrueBook;
+    const view = rawView(book, len);
+    const ch: RawChannel = { chanId: this.nextChanId++, symbol, len, view: new Map() };
+    for (const o of [...view.bids, ...view.asks]) ch.view.set(o.id, o);
+    st.raw.set(ch.chanId, ch);
+    conn.subscriptions.add(String(ch.chanId));
+    conn.sendReply(
+      JSON.stringify({
+        event: 'subscribed',
+        channel: 'book',
+        chanId: ch.chanId,
+        symbol,
+        prec: 'R0',
+        freq: 'F0',
+        len: String(len),
+        pair: symbol.slice(1),
+      }),
+    );
+    const entries = [...view.bids, ...view.asks].map(rawEntry);
+    conn.sendData(this.frame(st, ch.chanId, `[${entries.join(',')}]`));
+    this.ctx.snapshotServed();
+  }
+
+  onAdvanceL3(book: L3TrueBook, events: readonly EngineEvent[]): void {
+    let view: { bids: RestingOrder[]; asks: RestingOrder[] } | undefined;
+    for (const conn of this.ctx.connections()) {
+      const st = stateOf(conn);
+      for (const ch of st.raw.values()) {
+        if (ch.symbol !== book.symbol) continue;
+        view ??= rawView(book, Number.POSITIVE_INFINITY);
+        const next = { bids: view.bids.slice(0, ch.len), asks: view.asks.slice(0, ch.len) };
+        const nextIds = new Set<string>();
+        for (const o of next.bids) nextIds.add(o.id);
+        for (const o of next.asks) nextIds.add(o.id);
+        const frames: string[] = [];
+        for (const [id, o] of ch.view) if (!nextIds.has(id)) frames.push(`[${id},0,${o.side === 'ask' ? -1 : 1}]`);
+        const changed = (o: RestingOrder) => {
+          const was = ch.view.get(o.id);
+          return was === undefined || was.priceTicks !== o.priceTicks || was.lots !== o.lots || was.side !== o.side;
+        };
+        for (const o of [...next.bids, ...next.asks]) if (changed(o)) frames.push(rawEntry(o));
+        if (frames.length === 0) continue;
+        ch.view = new Map();
+        for (const o of [...next.bids, ...next.asks]) ch.view.set(o.id, o);
+        for (const f of frames) conn.sendUpdate(this.frame(st, ch.chanId, f));
+        if ((st.flags & FLAG_CHECKSUM) !== 0) {
+          const cs = rawChecksum(next);
+          const seq = st.seq;
+          conn.sendUpdate(this.frame(st, ch.chanId, `"cs",${cs}`), {
+            corrupt: () => this.frameAt(st, seq, ch.chanId, `"cs",${(cs ^ 0x5a5a5a5a) | 0 || 1}`),
+          });
+        }
+      }
+      for (const ch of st.trades.values()) {
+        if (ch.symbol !== book.symbol) continue;
+        for (const e of events) {
+          if (e.kind !== 'trade') continue;
+          const amount = e.aggressor === 'buy' ? num(e.size) : String(-Number(e.size));
+          const body = `[${Number(e.tradeId)},${e.tsMs},${amount},${num(e.price)}]`;
+          conn.sendUpdate(this.frame(st, ch.chanId, `"te",${body}`));
+          conn.sendUpdate(this.frame(st, ch.chanId, `"tu",${body}`));
+        }
+      }
+    }
   }
 
   onAdvance(book: TrueBook, _delta: L2StreamDelta): void {
@@ -239,6 +390,8 @@ class BitfinexVenue extends SinglePathVenue implements EmulatorVenue {
       for (const conn of this.ctx.connections()) {
         const st = stateOf(conn);
         for (const ch of st.channels.values()) conn.sendData(this.frame(st, ch.chanId, '"hb"'));
+        for (const ch of st.raw.values()) conn.sendData(this.frame(st, ch.chanId, '"hb"'));
+        for (const ch of st.trades.values()) conn.sendData(this.frame(st, ch.chanId, '"hb"'));
       }
     }
   }

@@ -12,9 +12,14 @@
  *   `{"req_id":..,"op":"pong","args":["<ms>"],"conn_id":..}`.
  * REST: `GET /v5/market/instruments-info?category=`, `GET /v5/market/orderbook?category=&symbol=&limit=`.
  * Symbols are `category:SYMBOL` (`spot:BTCUSDT`, `linear:BTCUSDT`): two different markets.
+ * - `publicTrade.{symbol}`: the trades of the symbol's L3 true book (matching engine + agent flow), one
+ *   push per step `{"topic","type":"snapshot","ts","data":[{"T","s","S","v","p","L","i","BT"}]}`, `S` the
+ *   taker's side.
  * Not emulated: the 3-second snapshot re-send of depth-1 topics.
  */
 import type { L2StreamDelta } from '../../sim/l2-stream.ts';
+import type { EngineEvent } from '../../sim/matching-engine.ts';
+import type { L3TrueBook } from '../l3-true-book.ts';
 import { defaultInstrument, type TextBook, type TrueBook } from '../true-book.ts';
 import {
   type EmulatorConnection,
@@ -116,6 +121,7 @@ class BybitVenue implements EmulatorVenue {
             return;
           }
           if (m !== null) states.push(this.topicState(category, symbol, depth));
+          if (t.startsWith('publicTrade.')) this.ctx.l3Book(bookKey(category, symbol));
         }
         for (const t of args as string[]) conn.subscriptions.add(t);
         reply(true, category === 'spot' ? 'subscribe' : '', 'subscribe');
@@ -127,6 +133,26 @@ class BybitVenue implements EmulatorVenue {
       }
       default:
         reply(false, `error:invalid op ${String(o.op).slice(0, 32)}`, typeof o.op === 'string' ? o.op : '');
+    }
+  }
+
+  onAdvanceL3(book: L3TrueBook, events: readonly EngineEvent[]): void {
+    const colon = book.symbol.indexOf(':');
+    const category = book.symbol.slice(0, colon);
+    const symbol = book.symbol.slice(colon + 1);
+    const topic = `publicTrade.${symbol}`;
+    const data: string[] = [];
+    for (const e of events) {
+      if (e.kind !== 'trade') continue;
+      data.push(
+        `{"T":${e.tsMs},"s":"${symbol}","S":"${e.aggressor === 'buy' ? 'Buy' : 'Sell'}","v":"${e.size}","p":"${e.price}","L":"ZeroPlusTick","i":"${Number(e.tradeId)}","BT":false}`,
+      );
+    }
+    if (data.length === 0) return;
+    const frame = `{"topic":"${topic}","type":"snapshot","ts":${this.ctx.nowMs()},"data":[${data.join(',')}]}`;
+    for (const conn of this.ctx.connections()) {
+      if (conn.settings.get('category') !== category || !conn.subscriptions.has(topic)) continue;
+      conn.sendUpdate(frame);
     }
   }
 

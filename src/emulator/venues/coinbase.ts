@@ -10,6 +10,10 @@
  *   "new_quantity"}]}`: full depth, absolute quantities, `"0"` deletes.
  * - `{"type":"subscribe","channel":"heartbeats"}` -> `heartbeats` frames (`current_time`,
  *   `heartbeat_counter`) once per 5 steps (Coinbase: once a second).
+ * - `{"type":"subscribe","product_ids":[..],"channel":"market_trades"}` -> a `market_trades` snapshot event
+ *   (empty here), then the trades of the product's L3 true book (matching engine + agent flow), one frame
+ *   per step `{"type":"update","trades":[{"trade_id","product_id","price","size","side","time"}]}`; `side`
+ *   is the MAKER's side (as the real feed: a taker buy shows as SELL).
  * - Every frame carries `sequence_num`: ONE counter per connection across all channels, from 0 (replies
  *   included), so any lost frame shows as a gap.
  * - Bad requests: `{"type":"error","message":..}`.
@@ -18,6 +22,8 @@
  */
 import { canonicalDecimal } from '../../core/fixed.ts';
 import type { L2StreamDelta } from '../../sim/l2-stream.ts';
+import type { EngineEvent } from '../../sim/matching-engine.ts';
+import type { L3TrueBook } from '../l3-true-book.ts';
 import { defaultInstrument, type TrueBook } from '../true-book.ts';
 import {
   type EmulatorConnection,
@@ -29,7 +35,7 @@ import {
 } from '../venue.ts';
 import { baseQuote, isRecord, SinglePathVenue, tryJson } from './common.ts';
 
-const CHANNELS: ReadonlySet<string> = new Set(['level2', 'heartbeats']);
+const CHANNELS: ReadonlySet<string> = new Set(['level2', 'heartbeats', 'market_trades']);
 /** Steps between two heartbeats. */
 const HEARTBEAT_STEPS = 5;
 
@@ -75,12 +81,12 @@ class CoinbaseVenue extends SinglePathVenue implements EmulatorVenue {
       error('Failed to parse request: product_ids must be a list of strings');
       return;
     }
-    if (channel === 'level2' && ids.length === 0) {
-      error('Failed to subscribe: level2 needs product_ids');
+    if (channel !== 'heartbeats' && ids.length === 0) {
+      error(`Failed to subscribe: ${channel} needs product_ids`);
       return;
     }
     const unknown = (ids as string[]).find((p) => !this.ctx.books.has(p));
-    if (channel === 'level2' && unknown !== undefined) {
+    if (channel !== 'heartbeats' && unknown !== undefined) {
       error(`Failed to subscribe: unknown product ${unknown}`);
       return;
     }
@@ -92,6 +98,13 @@ class CoinbaseVenue extends SinglePathVenue implements EmulatorVenue {
       if (set.size === 0) st.channels.delete(channel);
     } else if (channel === 'heartbeats') {
       set.add('heartbeats');
+    } else if (channel === 'market_trades') {
+      for (const p of ids as string[]) {
+        if (set.has(p)) continue;
+        set.add(p);
+        this.ctx.l3Book(p);
+        conn.sendData(this.frame(st, 'market_trades', [{ type: 'snapshot', trades: [] }]));
+      }
     } else {
       for (const p of ids as string[]) {
         if (set.has(p)) continue;
@@ -106,6 +119,27 @@ class CoinbaseVenue extends SinglePathVenue implements EmulatorVenue {
     const subs: Record<string, string[]> = {};
     for (const ch of [...st.channels.keys()].sort()) subs[ch] = [...(st.channels.get(ch) as Set<string>)];
     conn.sendReply(this.frame(st, 'subscriptions', [{ subscriptions: subs }]));
+  }
+
+  onAdvanceL3(book: L3TrueBook, events: readonly EngineEvent[]): void {
+    const trades: Record<string, string>[] = [];
+    for (const e of events) {
+      if (e.kind !== 'trade') continue;
+      trades.push({
+        trade_id: String(Number(e.tradeId)),
+        product_id: book.symbol,
+        price: e.price,
+        size: e.size,
+        side: e.aggressor === 'buy' ? 'SELL' : 'BUY', // the maker's side
+        time: new Date(e.tsMs).toISOString(),
+      });
+    }
+    if (trades.length === 0) return;
+    for (const conn of this.ctx.connections()) {
+      const st = stateOf(conn);
+      if (st.channels.get('market_trades')?.has(book.symbol) !== true) continue;
+      conn.sendUpdate(this.frame(st, 'market_trades', [{ type: 'update', trades }]));
+    }
   }
 
   onAdvance(book: TrueBook, delta: L2StreamDelta): void {
@@ -253,6 +287,8 @@ export const coinbaseEmulator: EmulatorVenueModule = {
   id: 'coinbase',
   defaultSymbols: ['BTC-USD', 'ETH-USD'],
   hasChecksum: false,
+  // The connector's wsBase is the whole socket URL (wss://advanced-trade-ws.coinbase.com).
+  wsBasePath: '/ws',
   serverPings: false,
   instrument: (symbol) => defaultInstrument(baseQuote(symbol)[0]),
   create: (ctx) => new CoinbaseVenue(ctx),

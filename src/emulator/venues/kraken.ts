@@ -18,6 +18,10 @@
  * - `{"params":{"channel":"instrument"}}` -> a snapshot of `pairs` (`price_precision`, `qty_precision`..).
  * - `{"params":{"channel":"heartbeat"}}`; any subscription also brings `{"channel":"heartbeat"}` once per
  *   5 steps (Kraken: about once a second).
+ * - `{"params":{"channel":"trade","symbol":[..],"snapshot":false}}` -> per symbol a subscribe result, then
+ *   the trades of the symbol's L3 true book (matching engine + agent flow), one message per step
+ *   `{"channel":"trade","type":"update","data":[{"symbol","side","price","qty","ord_type","trade_id",
+ *   "timestamp"}]}` (numbers as JSON numbers, `side` the taker's).
  * - `{"method":"ping","req_id":n}` -> `{"method":"pong","req_id":n,"time_in","time_out"}`.
  * REST: `GET /0/public/AssetPairs` (`pair=` filter), `GET /0/public/Depth?pair=&count=` (the snapshot route
  * for REST faults).
@@ -25,6 +29,8 @@
 import { crc32 } from 'node:zlib';
 import { writtenFractionDigits } from '../../core/fixed.ts';
 import type { L2StreamDelta } from '../../sim/l2-stream.ts';
+import type { EngineEvent } from '../../sim/matching-engine.ts';
+import type { L3TrueBook } from '../l3-true-book.ts';
 import type { SimInstrument, TextBook, TextLevel, TrueBook } from '../true-book.ts';
 import {
   type EmulatorConnection,
@@ -124,6 +130,23 @@ class KrakenVenue extends SinglePathVenue implements EmulatorVenue {
       if (channel === 'instrument' && method === 'subscribe') conn.sendData(this.instrumentSnapshot());
       return;
     }
+    if (channel === 'trade') {
+      const list = Array.isArray(params.symbol) ? (params.symbol as unknown[]) : [];
+      if (list.length === 0 || !list.every((x) => typeof x === 'string')) {
+        reply({ error: 'symbol: field is required and must be a list of pairs', success: false });
+        return;
+      }
+      for (const symbol of list as string[]) {
+        if (this.ctx.l3Book(symbol) === undefined) {
+          reply({ error: `Currency pair not supported ${symbol}`, success: false, symbol });
+          continue;
+        }
+        if (method === 'unsubscribe') conn.subscriptions.delete(`trade:${symbol}`);
+        else conn.subscriptions.add(`trade:${symbol}`);
+        reply({ result: { channel: 'trade', snapshot: false, symbol }, success: true });
+      }
+      return;
+    }
     if (channel !== 'book') {
       reply({ error: `Channel not found: ${String(channel).slice(0, 32)}`, success: false });
       return;
@@ -162,6 +185,20 @@ class KrakenVenue extends SinglePathVenue implements EmulatorVenue {
       conn.sendData(this.bookFrame(book, 'snapshot', sub.view.bids, sub.view.asks, sub.view));
       this.ctx.snapshotServed();
     }
+  }
+
+  onAdvanceL3(book: L3TrueBook, events: readonly EngineEvent[]): void {
+    const data: string[] = [];
+    for (const e of events) {
+      if (e.kind !== 'trade') continue;
+      data.push(
+        `{"symbol":"${book.symbol}","side":"${e.aggressor}","price":${e.price},"qty":${e.size},"ord_type":"limit","trade_id":${Number(e.tradeId)},"timestamp":"${new Date(e.tsMs).toISOString()}"}`,
+      );
+    }
+    if (data.length === 0) return;
+    const frame = `{"channel":"trade","type":"update","data":[${data.join(',')}]}`;
+    for (const conn of this.ctx.connections())
+      if (conn.subscriptions.has(`trade:${book.symbol}`)) conn.sendUpdate(frame);
   }
 
   onAdvance(book: TrueBook, _delta: L2StreamDelta): void {

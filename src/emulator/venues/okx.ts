@@ -13,10 +13,15 @@
  * - Text `ping` -> text `pong`.
  * Channels: `books` and `books-l2-tbt` (400 levels), `books50-l2-tbt` (50): updates describe the
  * fixed-depth view, so a level leaving it is deleted.
+ * - `trades`: the trades of the symbol's L3 true book (matching engine + agent flow), one push per trade
+ *   `{"arg":{"channel":"trades","instId"},"data":[{"instId","tradeId","px","sz","side","ts","count":"1"}]}`,
+ *   `side` the taker's.
  * REST: `GET /api/v5/public/instruments?instType=SPOT`, `GET /api/v5/market/books?instId=&sz=`.
  */
 import type { L2StreamDelta } from '../../sim/l2-stream.ts';
+import type { EngineEvent } from '../../sim/matching-engine.ts';
 import { okxChecksum } from '../../venues/okx/checksum.ts';
+import type { L3TrueBook } from '../l3-true-book.ts';
 import { defaultInstrument, type TextBook, type TrueBook } from '../true-book.ts';
 import {
   type EmulatorConnection,
@@ -94,6 +99,11 @@ class OkxVenue implements EmulatorVenue {
         conn.sendReply(withId({ event: 'unsubscribe', arg, connId: conn.id }));
         continue;
       }
+      if (a.channel === 'trades' && this.ctx.l3Book(a.instId) !== undefined) {
+        conn.subscriptions.add(key);
+        conn.sendReply(withId({ event: 'subscribe', arg, connId: conn.id }));
+        continue;
+      }
       const depth = CHANNEL_DEPTH.get(a.channel);
       if (depth === undefined || !this.ctx.books.has(a.instId)) {
         error(
@@ -107,6 +117,15 @@ class OkxVenue implements EmulatorVenue {
       const st = this.state(a.channel, a.instId, depth);
       conn.sendData(this.push(st, 'snapshot', -1, st.view.bids, st.view.asks));
       this.ctx.snapshotServed();
+    }
+  }
+
+  onAdvanceL3(book: L3TrueBook, events: readonly EngineEvent[]): void {
+    const key = `trades:${book.symbol}`;
+    for (const e of events) {
+      if (e.kind !== 'trade') continue;
+      const frame = `{"arg":{"channel":"trades","instId":"${book.symbol}"},"data":[{"instId":"${book.symbol}","tradeId":"${Number(e.tradeId)}","px":"${e.price}","sz":"${e.size}","side":"${e.aggressor}","ts":"${e.tsMs}","count":"1"}]}`;
+      for (const conn of this.ctx.connections()) if (conn.subscriptions.has(key)) conn.sendUpdate(frame);
     }
   }
 

@@ -12,7 +12,7 @@
  *   USD-M:    {"e":"depthUpdate","E":1,"T":1,"s":"BTCUSDT","U":2,"u":3,"pu":1,"b":[...],"a":[...]}
  * (key order as in the real captures, ../shared/fixtures/binance*, and the venue documents.)
  */
-import { FrameScanner } from '../frame-scan.ts';
+import { detach, FrameScanner } from '../frame-scan.ts';
 import type { BinanceDepthEvent } from './wire.ts';
 
 const sc = new FrameScanner();
@@ -32,7 +32,7 @@ export function scanDepthFrame(text: string, futures: boolean): BinanceDepthEven
     const name = text.slice(sc.at, end);
     if (name !== lastDepthStream) {
       if (!isDepthStream(name)) return undefined;
-      lastDepthStream = name;
+      lastDepthStream = detach(name);
     }
     sc.at = end + 1;
     if (!sc.lit(DATA)) return undefined;

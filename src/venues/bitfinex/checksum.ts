@@ -108,7 +108,7 @@ interface Fragment {
  * significant digits (so it is the only decimal of that length naming its double, hence the shortest) and
  * at least 1e-6 (below that `String` uses an exponent). Anything else takes the round trip.
  */
-function amountText(text: string): string {
+export function amountText(text: string): string {
   const n = text.length;
   if (n === 0 || n > 22) return String(Number(text));
   let dot = -1;

@@ -11,10 +11,14 @@ import { type QobError, qobError } from '../../core/errors.ts';
 import { type TradeEvent, trade } from '../../domain/events.ts';
 import { BookFeedHandler } from '../book-feed-handler.ts';
 import type { FeedHandlerOptions, TrackedBook, VenueFeedHandler } from '../feed-handler.ts';
-import { BitfinexChecksumBuilder } from './checksum.ts';
+import { TopChecksumMemo } from '../frame-scan.ts';
+import { BITFINEX_CHECKSUM_LEVELS, BitfinexChecksumBuilder } from './checksum.ts';
 import { normalizedBitfinexSymbol } from './connector.ts';
+import { scanBitfinexBookFrame } from './fast-book.ts';
+import { BitfinexFastChecksum } from './fast-checksum.ts';
 import {
   type BitfinexTrade,
+  type BookBody,
   type BookEntry,
   FLAG_SEQ_ALL,
   isRecord,
@@ -32,6 +36,9 @@ const PRICE_LEVEL_PRECS: ReadonlySet<string> = new Set(['P0', 'P1', 'P2', 'P3', 
 interface BfxBook {
   readonly tb: TrackedBook;
   readonly cs: BitfinexChecksumBuilder;
+  readonly fast: BitfinexFastChecksum;
+  /** The last checksum computed and the top levels it was computed from. */
+  readonly memo: TopChecksumMemo;
   len: number;
   conn: string;
 }
@@ -92,13 +99,23 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
   }
 
   protected handleFrame(conn: string, data: string, ts: number): void {
+    const state = this.conn(conn);
+    // Book frames in the venue's exact layout, without JSON.parse (other channels take the path below).
+    const fast = scanBitfinexBookFrame(data, (state.flags & FLAG_SEQ_ALL) !== 0);
+    if (fast !== undefined) {
+      const ch = state.channels.get(fast.chanId);
+      if (ch?.book !== undefined) {
+        if (fast.seq !== undefined) this.checkSequence(state, fast.seq, ts);
+        this.onBookBody(ch.book, fast.body, ts);
+        return;
+      }
+    }
     let o: unknown;
     try {
       o = JSON.parse(data);
     } catch (e) {
       throw malformed(`not JSON: ${(e as Error).message}`, { text: data.slice(0, 80) });
     }
-    const state = this.conn(conn);
     if (isRecord(o)) {
       this.onEvent(conn, state, o, ts);
       return;
@@ -116,8 +133,10 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
       if (o[1] === 'hb') return;
       throw this.unknown(`${ch.channel} frame (${ch.symbol})`);
     }
-    const body = parseBookBody(o, f.end);
-    const b = ch.book;
+    this.onBookBody(ch.book, parseBookBody(o, f.end), ts);
+  }
+
+  private onBookBody(b: BfxBook, body: BookBody, ts: number): void {
     switch (body.kind) {
       case 'heartbeat':
         return;
@@ -182,7 +201,14 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
       const len = o.len === undefined ? DEFAULT_LEN : Number(o.len);
       if (!Number.isSafeInteger(len) || len <= 0) throw malformed('book "len" must be a positive integer', { symbol });
       const key = prec === 'P0' ? symbol : `${symbol}:${prec}`;
-      book = this.track(key, symbol, (tb) => ({ tb, cs: new BitfinexChecksumBuilder(), len, conn }));
+      book = this.track(key, symbol, (tb) => ({
+        tb,
+        cs: new BitfinexChecksumBuilder(),
+        fast: new BitfinexFastChecksum(),
+        memo: new TopChecksumMemo(BITFINEX_CHECKSUM_LEVELS),
+        len,
+        conn,
+      }));
       book.len = len;
       book.conn = conn;
     }
@@ -251,7 +277,10 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
   private verify(b: BfxBook, expected: number, ts: number): void {
     const tb = b.tb;
     if (!tb.inSync) return;
-    const got = b.cs.checksum(tb.book);
+    const book = tb.book;
+    // The checksum is a function of the top levels and the price scale.
+    if (!b.memo.unchanged(book, book.priceScale)) b.memo.value = b.fast.checksum(book, b.memo) ?? b.cs.checksum(book);
+    const got = b.memo.value;
     if (got === expected) tb.checksumsVerified++;
     else tb.checksumFailed(`checksum ${got} != venue ${expected}`, ts);
   }

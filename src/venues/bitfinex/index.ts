@@ -3,6 +3,8 @@ import { bitfinexConnector } from './connector.ts';
 import { BITFINEX_VENUE, createBitfinexFeedHandler } from './feed-handler.ts';
 
 export { BitfinexFeedHandler } from './feed-handler.ts';
+export { bitfinexRawConnector, createBitfinexRawConnectorSpec } from './l3-connector.ts';
+export { BitfinexRawBookHandler, createBitfinexRawBookHandler, L3TrackedBook } from './l3-handler.ts';
 
 /** Bitfinex v2 public WebSocket (`book`, price-level precisions P0..P4). */
 export const bitfinex: VenueRegistration = {

@@ -11,3 +11,5 @@ export const bitstamp: VenueRegistration = {
 };
 
 export { BitstampFeedHandler, createBitstampFeedHandler } from './handler.ts';
+export { bitstampL3Connector } from './l3-connector.ts';
+export { BitstampL3FeedHandler, createBitstampL3FeedHandler } from './l3-handler.ts';

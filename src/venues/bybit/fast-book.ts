@@ -9,7 +9,7 @@
  * with `"ts"` before or after `"type"` (both orders occur in the real capture, ../shared/fixtures/bybit)
  * and `"cts"` optional.
  */
-import { FrameScanner } from '../frame-scan.ts';
+import { detach, FrameScanner } from '../frame-scan.ts';
 import type { BybitBookMessage } from './wire.ts';
 
 const sc = new FrameScanner();
@@ -32,9 +32,9 @@ export function scanBookFrame(text: string): BybitBookMessage | undefined {
     if (m === null || m[2] === undefined) return undefined;
     const depth = Number(m[1]);
     if (!Number.isSafeInteger(depth) || depth <= 0) return undefined;
-    lastTopic = topic;
+    lastTopic = detach(topic);
     lastDepth = depth;
-    lastSymbol = m[2];
+    lastSymbol = detach(m[2]);
   }
   const depth = lastDepth;
   const symbol = lastSymbol;
@@ -63,7 +63,7 @@ export function scanBookFrame(text: string): BybitBookMessage | undefined {
   if (seq < 0 || !sc.lit('}')) return undefined;
   if (sc.lit(',"cts":') && sc.uint() < 0) return undefined;
   if (!sc.lit('}') || !sc.done) return undefined;
-  return { topic, depth, symbol, type, updateId, seq, tsEventMs: ts, bids, asks };
+  return { topic: lastTopic, depth, symbol, type, updateId, seq, tsEventMs: ts, bids, asks };
 }
 
 function scanType(): 'snapshot' | 'delta' | undefined {

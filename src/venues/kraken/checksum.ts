@@ -22,7 +22,7 @@ function fixedText(text: string, decimals: number): string {
 }
 
 /** `s` without its `.` and its leading zeros. */
-function digits(s: string): string {
+export function digits(s: string): string {
   const n = s.length;
   let first = 0; // first character that is neither a leading zero nor the dot
   let dot = -1;
@@ -37,7 +37,7 @@ function digits(s: string): string {
 }
 
 /** `digits(fixedText(text, decimals))`, sliced straight from the venue's text when it has the decimals. */
-function qtyDigits(text: string, decimals: number): string {
+export function qtyDigits(text: string, decimals: number): string {
   const dot = text.indexOf('.');
   const written = dot < 0 ? 0 : text.length - dot - 1;
   if (written !== decimals || text.indexOf('e') >= 0 || text.indexOf('E') >= 0) {

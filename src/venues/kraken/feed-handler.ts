@@ -8,10 +8,15 @@ import { type TradeEvent, trade } from '../../domain/events.ts';
 import { normalizeSymbol } from '../../domain/instrument.ts';
 import { BookFeedHandler } from '../book-feed-handler.ts';
 import type { FeedHandlerOptions, TrackedBook, VenueFeedHandler } from '../feed-handler.ts';
-import { KrakenChecksumBuilder } from './checksum.ts';
+import { TopChecksumMemo } from '../frame-scan.ts';
+import { KRAKEN_CHECKSUM_LEVELS, KrakenChecksumBuilder } from './checksum.ts';
+import { scanKrakenV1Book, scanKrakenV2Book } from './fast-book.ts';
+import { KrakenFastChecksum } from './fast-checksum.ts';
 import {
   isRecord,
   type KrakenTrade,
+  type KrakenV1BookFrame,
+  type KrakenV2BookMessage,
   type KrakenV2Level,
   malformed,
   parseJson,
@@ -30,6 +35,9 @@ const DEFAULT_DEPTH = 10;
 interface KrakenBook {
   readonly tb: TrackedBook;
   readonly cs: KrakenChecksumBuilder;
+  readonly fast: KrakenFastChecksum;
+  /** The last checksum computed and the top levels it was computed from. */
+  readonly memo: TopChecksumMemo;
   depth: number;
   conn: string;
   /** Fraction digits the venue writes for this pair (trailing zeros included), learned from its text. */
@@ -106,10 +114,20 @@ export class KrakenFeedHandler extends BookFeedHandler<KrakenBook> {
   protected handleFrame(conn: string, data: string, ts: number): void {
     const first = data.charCodeAt(0);
     if (first === 91 /* [ */) {
+      const fast = scanKrakenV1Book(data); // v1 book frames in the venue's exact layout, without JSON.parse
+      if (fast !== undefined) {
+        this.onV1Book(conn, fast, ts);
+        return;
+      }
       const a = parseJson(data);
       if (!Array.isArray(a)) throw malformed('expected an array frame');
       if (a[a.length - 2] === 'trade') this.emitTrades(parseV1Trades(a), ts);
       else this.onV1Channel(conn, a, ts);
+      return;
+    }
+    const v2 = scanKrakenV2Book(data); // v2 book messages in the venue's exact layout, without JSON.parse
+    if (v2 !== undefined) {
+      this.onV2Book(conn, v2, ts);
       return;
     }
     // Objects: v1 events are small and v2 needs number text, so every object is parsed losslessly.
@@ -171,6 +189,8 @@ export class KrakenFeedHandler extends BookFeedHandler<KrakenBook> {
     const b = this.track(key, symbol, (tb) => ({
       tb,
       cs: new KrakenChecksumBuilder(),
+      fast: new KrakenFastChecksum(),
+      memo: new TopChecksumMemo(KRAKEN_CHECKSUM_LEVELS),
       depth,
       conn,
       priceDecimals: 0,
@@ -184,6 +204,10 @@ export class KrakenFeedHandler extends BookFeedHandler<KrakenBook> {
   private onV1Channel(conn: string, a: unknown[], ts: number): void {
     const f = parseV1ChannelFrame(a);
     if (f === undefined) throw this.unknown(`channel ${String(a[a.length - 2]).slice(0, 40)}`);
+    this.onV1Book(conn, f, ts);
+  }
+
+  private onV1Book(conn: string, f: KrakenV1BookFrame, ts: number): void {
     const state = this.conn(conn);
     let b = state.channels.get(f.channelId);
     if (b === undefined) {
@@ -225,26 +249,28 @@ export class KrakenFeedHandler extends BookFeedHandler<KrakenBook> {
       case 'trade':
         this.emitTrades(parseV2Trades(o), ts);
         return;
-      case 'book': {
-        const m = parseV2Book(o);
-        const state = this.conn(conn);
-        for (const d of m.data) {
-          const depth = state.depthBySymbol.get(`v2:${d.symbol}`) ?? DEFAULT_DEPTH;
-          const b = this.bookFor(`v2:${d.symbol}`, d.symbol, conn, depth);
-          const p = this.precisions.get(d.symbol);
-          if (p !== undefined) {
-            b.priceDecimals = Math.max(b.priceDecimals, p.price);
-            b.qtyDecimals = Math.max(b.qtyDecimals, p.qty);
-          }
-          const bids = d.bids.map(v2Raw);
-          const asks = d.asks.map(v2Raw);
-          if (m.type === 'snapshot') this.applySnapshot(b, bids, asks, d.checksum, ts);
-          else this.applyUpdate(b, bids, asks, d.checksum, ts);
-        }
+      case 'book':
+        this.onV2Book(conn, parseV2Book(o), ts);
         return;
-      }
       default:
         throw this.unknown(`channel ${JSON.stringify(o.channel).slice(0, 40)}`);
+    }
+  }
+
+  private onV2Book(conn: string, m: KrakenV2BookMessage, ts: number): void {
+    const state = this.conn(conn);
+    for (const d of m.data) {
+      const depth = state.depthBySymbol.get(`v2:${d.symbol}`) ?? DEFAULT_DEPTH;
+      const b = this.bookFor(`v2:${d.symbol}`, d.symbol, conn, depth);
+      const p = this.precisions.get(d.symbol);
+      if (p !== undefined) {
+        b.priceDecimals = Math.max(b.priceDecimals, p.price);
+        b.qtyDecimals = Math.max(b.qtyDecimals, p.qty);
+      }
+      const bids = d.bids.map(v2Raw);
+      const asks = d.asks.map(v2Raw);
+      if (m.type === 'snapshot') this.applySnapshot(b, bids, asks, d.checksum, ts);
+      else this.applyUpdate(b, bids, asks, d.checksum, ts);
     }
   }
 
@@ -317,7 +343,14 @@ export class KrakenFeedHandler extends BookFeedHandler<KrakenBook> {
   }
 
   private verify(b: KrakenBook, expected: number, ts: number): boolean {
-    const got = b.cs.checksum(b.tb.book, b.priceDecimals, b.qtyDecimals);
+    const book = b.tb.book;
+    // The checksum is a function of the top levels, the price scale and the written decimals.
+    if (!b.memo.unchanged(book, book.priceScale + 64 * (b.priceDecimals + 64 * b.qtyDecimals))) {
+      b.memo.value =
+        b.fast.checksum(book, b.memo, b.priceDecimals, b.qtyDecimals) ??
+        b.cs.checksum(book, b.priceDecimals, b.qtyDecimals);
+    }
+    const got = b.memo.value;
     if (got === expected) {
       b.tb.checksumsVerified++;
       return true;

@@ -11,13 +11,17 @@ import { pow10 } from '../../core/fixed.ts';
 import { type TradeEvent, trade } from '../../domain/events.ts';
 import { BookFeedHandler } from '../book-feed-handler.ts';
 import type { FeedHandlerOptions, TrackedBook } from '../feed-handler.ts';
+import { detach, TopChecksumMemo } from '../frame-scan.ts';
 import { OKX_CHECKSUM_LEVELS, okxChecksumOfFragments } from './checksum.ts';
+import { scanOkxBookPush } from './fast-book.ts';
+import { OkxFastChecksum } from './fast-checksum.ts';
 import {
   isRecord,
   malformed,
   OKX_BOOK_CHANNELS,
   OKX_TRADE_CHANNELS,
   type OkxBookData,
+  type OkxBookPush,
   type OkxLevel,
   okxNormalizedSymbol,
   parseBookPush,
@@ -27,15 +31,19 @@ import {
 export const OKX_VENUE = 'okx';
 
 /**
- * The venue's text of each level as its checksum fragment `px:sz`, keyed by scaled price at `scale` (the
- * checksum needs the raw strings; the book keeps the size text but not the price text).
+ * The venue's price text of the levels whose text is not the canonical text of their price (`30261.0`
+ * for 30261), keyed by scaled price at `scale`: the checksum needs the venue's strings, the book keeps
+ * the size text but not the price text, and OKX writes canonical prices, so this map is almost always
+ * empty. `version` changes whenever the map does (it is part of the checksum memo's key).
  */
 class LevelTexts {
   bids = new Map<number, string>();
   asks = new Map<number, string>();
   scale = 0;
+  version = 0;
 
   clear(): void {
+    if (this.bids.size + this.asks.size > 0) this.version++;
     this.bids.clear();
     this.asks.clear();
   }
@@ -48,12 +56,16 @@ class LevelTexts {
     this.bids = re(this.bids);
     this.asks = re(this.asks);
     this.scale = scale;
+    this.version++;
   }
 }
 
 interface OkxBook {
   readonly tb: TrackedBook;
   readonly texts: LevelTexts;
+  /** The last checksum computed and the top levels it was computed from. */
+  readonly memo: TopChecksumMemo;
+  readonly fast: OkxFastChecksum;
   conn: string;
 }
 
@@ -80,6 +92,11 @@ export class OkxFeedHandler extends BookFeedHandler<OkxBook> {
 
   protected handleFrame(conn: string, data: string, ts: number): void {
     if (data === 'pong') return; // the answer to our text "ping"
+    const fast = scanOkxBookPush(data); // book pushes in the venue's exact layout, without JSON.parse
+    if (fast !== undefined) {
+      this.onBookPush(conn, fast, ts);
+      return;
+    }
     let o: unknown;
     try {
       o = JSON.parse(data);
@@ -110,7 +127,10 @@ export class OkxFeedHandler extends BookFeedHandler<OkxBook> {
     if (typeof arg.channel !== 'string' || !OKX_BOOK_CHANNELS.has(arg.channel)) {
       throw this.unknown(`channel ${JSON.stringify(arg.channel).slice(0, 40)}`);
     }
-    const push = parseBookPush(o, arg);
+    this.onBookPush(conn, parseBookPush(o, arg), ts);
+  }
+
+  private onBookPush(conn: string, push: OkxBookPush, ts: number): void {
     const key = push.channel === 'books' ? push.instId : `${push.channel}:${push.instId}`;
     const b = this.bookFor(key, push.instId, conn);
     for (const d of push.data) {
@@ -137,7 +157,13 @@ export class OkxFeedHandler extends BookFeedHandler<OkxBook> {
   }
 
   private bookFor(key: string, instId: string, conn: string): OkxBook {
-    const b = this.track(key, instId, (tb) => ({ tb, texts: new LevelTexts(), conn }));
+    const b = this.track(key, instId, (tb) => ({
+      tb,
+      texts: new LevelTexts(),
+      memo: new TopChecksumMemo(OKX_CHECKSUM_LEVELS),
+      fast: new OkxFastChecksum(),
+      conn,
+    }));
     b.conn = conn;
     return b;
   }
@@ -174,9 +200,19 @@ export class OkxFeedHandler extends BookFeedHandler<OkxBook> {
   private verify(b: OkxBook, d: OkxBookData, ts: number): boolean {
     if (d.checksum === undefined || d.checksum === 0) return true;
     const book = b.tb.book;
-    const nb = topFragments(book.bids, b.texts.bids, book, BID_FRAGS);
-    const na = topFragments(book.asks, b.texts.asks, book, ASK_FRAGS);
-    const got = okxChecksumOfFragments(BID_FRAGS, nb, ASK_FRAGS, na);
+    const texts = b.texts;
+    // The checksum is a function of the top levels, the price scale and the stored price texts.
+    if (!b.memo.unchanged(book, book.priceScale + 32 * texts.version)) {
+      let sum = b.fast.checksum(book, b.memo, texts.bids, texts.asks);
+      if (sum === undefined) {
+        // A text outside ASCII: CRC-32 of the UTF-8 text, as the venue computes it.
+        const nb = topFragments(book.bids, texts.bids, book, BID_FRAGS);
+        const na = topFragments(book.asks, texts.asks, book, ASK_FRAGS);
+        sum = okxChecksumOfFragments(BID_FRAGS, nb, ASK_FRAGS, na);
+      }
+      b.memo.value = sum;
+    }
+    const got = b.memo.value;
     if (got === d.checksum) {
       b.tb.checksumsVerified++;
       return true;
@@ -187,21 +223,52 @@ export class OkxFeedHandler extends BookFeedHandler<OkxBook> {
   }
 }
 
-/** After the book applied `d` (its scales are final now), keep the venue's text of each level. */
+/** After the book applied `d` (its scales are final now), keep the venue's non-canonical price texts. */
 function recordTexts(b: OkxBook, d: OkxBookData): void {
   const book = b.tb.book;
   b.texts.rescale(book.priceScale);
-  putTexts(book, b.texts.bids, d.bids);
-  putTexts(book, b.texts.asks, d.asks);
+  putTexts(book, b.texts, b.texts.bids, d.bids);
+  putTexts(book, b.texts, b.texts.asks, d.asks);
 }
 
-function putTexts(book: L2Book, m: Map<number, string>, levels: readonly OkxLevel[]): void {
+function putTexts(book: L2Book, texts: LevelTexts, m: Map<number, string>, levels: readonly OkxLevel[]): void {
   for (let i = 0; i < levels.length; i++) {
     const l = levels[i] as OkxLevel;
-    const p = book.parsePrice(l[0]);
-    if (!book.checkSize(l[1])) m.delete(p);
-    else m.set(p, `${l[0]}:${l[1]}`);
+    const pt = l[0];
+    if (isCanonicalPrice(pt)) {
+      // The book's own formatting gives this text: nothing to keep, only an older odd text to forget.
+      if (m.size > 0 && m.delete(book.parsePrice(pt))) texts.version++;
+      continue;
+    }
+    const p = book.parsePrice(pt);
+    if (!book.checkSize(l[1])) {
+      if (m.delete(p)) texts.version++;
+    } else if (m.get(p) !== pt) {
+      m.set(p, detach(pt));
+      texts.version++;
+    }
   }
+}
+
+/**
+ * Whether `t` is the book's canonical text of its value (`formatPrice`): digits with no redundant leading
+ * zero and, if it has a dot, at least one fraction digit and no trailing zero.
+ */
+export function isCanonicalPrice(t: string): boolean {
+  const n = t.length;
+  if (n === 0) return false;
+  if (t.charCodeAt(0) === 48 /* 0 */ && n > 1 && t.charCodeAt(1) !== 46 /* . */) return false;
+  let dot = -1;
+  for (let i = 0; i < n; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 46) {
+      if (dot >= 0 || i === 0) return false;
+      dot = i;
+    } else if (c < 48 || c > 57) {
+      return false;
+    }
+  }
+  return dot < 0 || (dot < n - 1 && t.charCodeAt(n - 1) !== 48);
 }
 
 // Scratch space for one checksum at a time (handlers run synchronously, one frame at a time).
@@ -209,14 +276,29 @@ const TOP_PRICES = new Float64Array(OKX_CHECKSUM_LEVELS);
 const TOP_SIZES: string[] = new Array<string>(OKX_CHECKSUM_LEVELS).fill('');
 const BID_FRAGS: string[] = new Array<string>(OKX_CHECKSUM_LEVELS).fill('');
 const ASK_FRAGS: string[] = new Array<string>(OKX_CHECKSUM_LEVELS).fill('');
+/** Canonical price texts by scaled price at `PRICE_MEMO_SCALE` (a pure function of both: never stale). */
+const PRICE_MEMO = new Map<number, string>();
+let PRICE_MEMO_SCALE = -1;
 
 /** The `px:sz` fragments of the side's best levels into `out`; returns how many. */
 function topFragments(side: BookSide, texts: Map<number, string>, book: L2Book, out: string[]): number {
   const n = side.top(OKX_CHECKSUM_LEVELS, TOP_PRICES, TOP_SIZES);
+  if (book.priceScale !== PRICE_MEMO_SCALE || PRICE_MEMO.size > 4096) {
+    PRICE_MEMO.clear();
+    PRICE_MEMO_SCALE = book.priceScale;
+  }
+  const odd = texts.size > 0;
   for (let i = 0; i < n; i++) {
     const p = TOP_PRICES[i] as number;
-    // Every level came from a push, so its text is known; canonical text is only a fallback.
-    out[i] = texts.get(p) ?? `${book.formatPrice(p)}:${TOP_SIZES[i] as string}`;
+    let pt = odd ? texts.get(p) : undefined;
+    if (pt === undefined) {
+      pt = PRICE_MEMO.get(p);
+      if (pt === undefined) {
+        pt = book.formatPrice(p);
+        PRICE_MEMO.set(p, pt);
+      }
+    }
+    out[i] = `${pt}:${TOP_SIZES[i] as string}`;
   }
   return n;
 }
