@@ -5,19 +5,22 @@
  *   npm run bench:bus                 readable table
  *   npm run bench:bus -- --json       {"results":[{"name":"kafka","eventsPerSec",...}, ...]}
  *   options: --events N (default 200000) --symbols N (64) --batch N (events per publish, 2000)
- *            --in-flight N (publishes in flight, 8) --per-message a,b (events per Kafka message, "64,1")
+ *            --in-flight N (publishes in flight, 8) --per-message a,b (events per Kafka message, "256")
+ *            --skip-paths (leave out the bench/lib/bus-paths.ts latency rows)
  *
  * Kafka: QOB_TEST_KAFKA_BROKERS, or else the bench runs `bash scripts/stack.sh up` itself (and `down` at
  * the end if the stack was not already up). Each run uses fresh topics (a random prefix, 6 partitions).
  * Rows: `kafka` = produce and consume running together, events / (first publish -> last event handled);
  * `kafka-produce` = publishing alone (acks=all, idempotent); `kafka-consume` = a new group reading the
- * topic from the start. Every run checks that the group received every event once.
+ * topic from the start. Every run checks that the group received every event once. When
+ * bench/lib/bus-paths.ts exists, its `measurePaths()` latency rows (`distributed`, `all-in-one`) are appended.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Deduplicator } from '../src/bus/bus.ts';
 import { InProcessBus } from '../src/bus/in-process.ts';
@@ -33,7 +36,8 @@ const { values: args } = parseArgs({
     symbols: { type: 'string', default: '64' },
     batch: { type: 'string', default: '2000' },
     'in-flight': { type: 'string', default: '8' },
-    'per-message': { type: 'string', default: '64,1' },
+    'per-message': { type: 'string', default: '256' },
+    'skip-paths': { type: 'boolean', default: false },
   },
 });
 const N = Number(args.events);
@@ -187,6 +191,37 @@ async function inProcessRun(events: BookDeltaEvent[]): Promise<Result> {
   return { name: 'in-process', eventsPerSec: N / ((t1 - t0) / 1e3), events: N, seconds: (t1 - t0) / 1e3 };
 }
 
+const PATHS_TIMEOUT_MS = 180_000;
+
+interface PathResult {
+  name: string;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * The latency rows of bench/lib/bus-paths.ts (another bench's module), when present: imported by URL so
+ * this bench runs, and typechecks, without it.
+ */
+async function pathRuns(): Promise<PathResult[]> {
+  const file = path.join(root, 'bench/lib/bus-paths.ts');
+  if (args['skip-paths'] || !existsSync(file)) return [];
+  const mod = (await import(pathToFileURL(file).href)) as { measurePaths?: () => Promise<PathResult[]> };
+  if (typeof mod.measurePaths !== 'function') {
+    log('bench/lib/bus-paths.ts has no measurePaths(): path rows skipped');
+    return [];
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no result within ${PATHS_TIMEOUT_MS / 1000} s`)), PATHS_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([mod.measurePaths(), limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function stack(cmd: 'up' | 'down' | 'status' | 'env'): string {
   return execFileSync('bash', [path.join(root, 'scripts/stack.sh'), cmd], {
     encoding: 'utf8',
@@ -220,8 +255,14 @@ async function main(): Promise<void> {
   } finally {
     if (startedStack) stack('down');
   }
+  let paths: PathResult[] = [];
+  try {
+    paths = await pathRuns();
+  } catch (e) {
+    log(`bench/lib/bus-paths.ts failed: ${(e as Error).message}`);
+  }
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ results })}\n`);
+    process.stdout.write(`${JSON.stringify({ results: [...results, ...paths] })}\n`);
     return;
   }
   process.stdout.write(
@@ -236,7 +277,17 @@ async function main(): Promise<void> {
       ]),
     ])}\n`,
   );
+  if (paths.length > 0) {
+    process.stdout.write(
+      `${table([
+        ['path', 'p50 ms', 'p99 ms'],
+        ...paths.map((r) => [r.name, r.p50Ms.toFixed(2), r.p99Ms.toFixed(2)]),
+      ])}\n`,
+    );
+  }
   process.stdout.write(`load average ${loadavg()[0]?.toFixed(1)} (2 cores), Node ${process.version}\n`);
 }
 
 await main();
+// A path measurement that timed out may still hold sockets open: the results are out, so end here.
+process.exit(0);

@@ -6,6 +6,8 @@
 #   bash scripts/stack.sh down     stop all three (idempotent; data is kept under .stack/data)
 #   bash scripts/stack.sh status   one line per service; exit 0 only when all three answer
 #   bash scripts/stack.sh env      print the export lines the tests read (eval "$(bash scripts/stack.sh env)")
+#   bash scripts/stack.sh kafka-up / kafka-down   only Kafka (tests that restart their own broker, with
+#                                  QOB_STACK_DIR and ports of their own; QOB_STACK_KAFKA_LIBS reuses jars)
 #
 # Install steps need root (apt-get) on a clean Debian 12 machine; as another user everything already
 # installed is used and a missing piece is reported. Ports and timeouts: see the QOB_STACK_* variables below.
@@ -29,7 +31,7 @@ HOST="127.0.0.1"
 LOGS="$STACK/logs"
 DATA="$STACK/data"
 RUN="$STACK/run"
-KAFKA_LIBS="$STACK/kafka-libs"
+KAFKA_LIBS="${QOB_STACK_KAFKA_LIBS:-$STACK/kafka-libs}"
 PG_DATA="$DATA/pg"
 REDIS_DATA="$DATA/redis"
 KAFKA_DATA="$DATA/kafka"
@@ -105,6 +107,8 @@ java_ok() {
 # Kafka's jars from Maven Central through a throwaway pom (no tarball, no Docker). Cached: done once.
 fetch_kafka() {
   [[ -f "$KAFKA_LIBS/.complete-$KAFKA_LIBS_RECIPE" ]] && return 0
+  # Jars borrowed from another stack are never deleted or downloaded here.
+  [[ -z "${QOB_STACK_KAFKA_LIBS:-}" ]] || die "QOB_STACK_KAFKA_LIBS=$KAFKA_LIBS holds no complete Kafka jars ($KAFKA_LIBS_RECIPE)"
   local work="$STACK/kafka-pom"
   mkdir -p "$work"
   rm -rf "$KAFKA_LIBS"
@@ -348,6 +352,13 @@ up() {
   env_lines >&2
 }
 
+kafka_up() {
+  java_ok || die "Java 17 or newer is needed for Kafka $KAFKA_VERSION"
+  fetch_kafka
+  kafka_start
+  kafka_wait
+}
+
 down() {
   kafka_down
   redis_down
@@ -370,5 +381,7 @@ case "${1:-}" in
   down) with_lock "$TIMEOUT" down ;;
   status) status ;;
   env) env_lines ;;
-  *) echo "usage: bash scripts/stack.sh up|down|status|env" >&2; exit 2 ;;
+  kafka-up) with_lock "$FETCH_TIMEOUT" kafka_up ;;
+  kafka-down) with_lock "$TIMEOUT" kafka_down ;;
+  *) echo "usage: bash scripts/stack.sh up|down|status|env|kafka-up|kafka-down" >&2; exit 2 ;;
 esac

@@ -2,9 +2,9 @@
  * The Kafka bus of the service split, on @platformatic/kafka (pure JavaScript, maintained).
  *
  * Producer: idempotent, acks=all (-1). `publish` packs up to `eventsPerMessage` events of one key into a
- * message (envelope in topics.ts) and splits the messages into produce requests of at most
- * `messagesPerSend`; up to `maxInFlight` (<= 5, the idempotence limit) requests are in flight across all
- * publishes, started in call order, so a key's order holds across concurrent publishes. It resolves when every send is acknowledged by all in-sync replicas.
+ * message in the compact encoding (topics.ts) and queues them; a single writer keeps exactly one produce
+ * request in flight and packs everything queued meanwhile into the next one (`#pump` says why this is
+ * what keeps per-key order). It resolves when all its events are acknowledged by all in-sync replicas.
  *
  * Consumer: one Kafka consumer per subscription, in its group, starting at the group's committed offset
  * (the earliest one for a new group). Messages are read in order per partition, decoded, deduplicated and
@@ -13,6 +13,7 @@
  * or a failed fetch recreates the consumer after a growing delay (`stats().reconnects`): the group
  * restarts from the committed offsets and the deduplicator drops what was already applied.
  */
+import { tracingChannel } from 'node:diagnostics_channel';
 import { Admin, Consumer, type Message, type MessagesStream, ProduceAcks, Producer } from '@platformatic/kafka';
 import { isQobError, type QobError, qobError } from '../core/errors.ts';
 import type { MarketEvent } from '../domain/events.ts';
@@ -30,7 +31,14 @@ import {
   type SubscriptionStats,
   sleep,
 } from './bus.ts';
-import { ALL_BUS_TOPICS, type BusTopic, checkPublish, decodeMessage, encodeMessage, groupByKey } from './topics.ts';
+import {
+  ALL_BUS_TOPICS,
+  type BusTopic,
+  checkPublish,
+  decodeMessage,
+  encodeMessageBinary,
+  groupByKey,
+} from './topics.ts';
 
 export interface KafkaBusOptions {
   /** `host:port` of one or more brokers. */
@@ -45,12 +53,20 @@ export interface KafkaBusOptions {
   readonly replicationFactor?: number;
   /** Create missing topics at connect (default true). */
   readonly createTopics?: boolean;
-  /** Events of one key packed into one Kafka message (default 64). */
+  /** Events of one key (from one `publish` call) packed into one Kafka message (default 256). */
   readonly eventsPerMessage?: number;
-  /** Messages per produce request (default 256). */
-  readonly messagesPerSend?: number;
-  /** Produce requests in flight at once, across all `publish` calls (default and maximum 5). */
-  readonly maxInFlight?: number;
+  /**
+   * Most bytes of messages in one produce request (default 1 MiB, the broker's default `message.max.bytes`
+   * bounds one partition's batch). Publishes made while a request is in flight are packed into the next.
+   */
+  readonly maxRequestBytes?: number;
+  /**
+   * How long a produce request is retried (lost connection, broker restart) before `publish` rejects, ms
+   * (default 120,000).
+   */
+  readonly deliveryTimeoutMs?: number;
+  /** Fetched bytes per partition per fetch (default 8 MiB). */
+  readonly maxBytesPerPartition?: number;
   /** Longest time a fetch waits for data, ms (default 100). */
   readonly maxWaitTimeMs?: number;
   /** Consumer group session timeout, ms (default 10,000). */
@@ -70,8 +86,9 @@ interface Compiled {
   readonly partitions: number;
   readonly replicationFactor: number;
   readonly eventsPerMessage: number;
-  readonly messagesPerSend: number;
-  readonly maxInFlight: number;
+  readonly maxRequestBytes: number;
+  readonly deliveryTimeoutMs: number;
+  readonly maxBytesPerPartition: number;
   readonly maxWaitTimeMs: number;
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
@@ -98,9 +115,10 @@ function compile(o: KafkaBusOptions): Compiled {
     prefix,
     partitions: positiveInt(o.partitions, 6, 'partitions'),
     replicationFactor: positiveInt(o.replicationFactor, 1, 'replicationFactor'),
-    eventsPerMessage: positiveInt(o.eventsPerMessage, 64, 'eventsPerMessage'),
-    messagesPerSend: positiveInt(o.messagesPerSend, 256, 'messagesPerSend'),
-    maxInFlight: Math.min(5, positiveInt(o.maxInFlight, 5, 'maxInFlight')),
+    eventsPerMessage: positiveInt(o.eventsPerMessage, 256, 'eventsPerMessage'),
+    maxRequestBytes: positiveInt(o.maxRequestBytes, 1024 * 1024, 'maxRequestBytes'),
+    deliveryTimeoutMs: positiveInt(o.deliveryTimeoutMs, 120_000, 'deliveryTimeoutMs'),
+    maxBytesPerPartition: positiveInt(o.maxBytesPerPartition, 8 * 1024 * 1024, 'maxBytesPerPartition'),
     maxWaitTimeMs: positiveInt(o.maxWaitTimeMs, 100, 'maxWaitTimeMs'),
     sessionTimeoutMs: positiveInt(o.sessionTimeoutMs, 10_000, 'sessionTimeoutMs'),
     heartbeatIntervalMs: positiveInt(o.heartbeatIntervalMs, 1000, 'heartbeatIntervalMs'),
@@ -115,6 +133,23 @@ function ioError(what: string, cause: unknown, context: Record<string, unknown>)
 
 type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
+interface OutMessage {
+  readonly topic: string;
+  readonly key: Buffer;
+  readonly value: Buffer;
+}
+
+/** One `publish` call waiting for its acknowledgement. */
+interface Pending {
+  readonly messages: OutMessage[];
+  /** Index of the first message not yet handed to a request. */
+  next: number;
+  readonly events: number;
+  readonly topic: string;
+  readonly resolve: () => void;
+  readonly reject: (e: QobError) => void;
+}
+
 export class KafkaBus implements Bus {
   readonly #o: Compiled;
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>;
@@ -122,8 +157,10 @@ export class KafkaBus implements Bus {
   readonly #byName = new Map<string, BusTopic>();
   #closed = false;
   #closing: Promise<void> | undefined;
-  #inFlight = 0;
-  readonly #slotWaiters: (() => void)[] = [];
+  /** Publishes not yet acknowledged, in call order; the head one may be partly sent. */
+  readonly #queue: Pending[] = [];
+  #pumping = false;
+  #producerClosed = false;
 
   private constructor(o: Compiled, signal: AbortSignal | undefined) {
     this.#o = o;
@@ -177,38 +214,87 @@ export class KafkaBus implements Bus {
     if (events.length === 0) return;
     const name = this.#o.prefix + topic;
     const runs = groupByKey(events, this.#o.eventsPerMessage);
-    const per = this.#o.messagesPerSend;
-    const sends: Promise<unknown>[] = [];
-    for (let i = 0; i < runs.length; i += per) {
-      const messages = runs.slice(i, i + per).map((r) => ({
-        topic: name,
-        key: Buffer.from(r.key),
-        value: Buffer.from(encodeMessage(r.events)),
-      }));
-      sends.push(this.#send(messages));
+    const messages: OutMessage[] = new Array(runs.length);
+    for (let i = 0; i < runs.length; i++) {
+      const r = runs[i] as { key: string; events: MarketEvent[] };
+      messages[i] = { topic: name, key: Buffer.from(r.key), value: encodeMessageBinary(r.events) };
     }
-    try {
-      await Promise.all(sends);
-    } catch (e) {
-      throw ioError(`publish to ${name} failed`, e, { topic: name, events: events.length });
-    }
+    await new Promise<void>((resolve, reject) => {
+      this.#queue.push({ messages, next: 0, events: events.length, topic: name, resolve, reject });
+      void this.#pump();
+    });
   }
 
   /**
-   * One produce request, at most `maxInFlight` at once. An idempotent producer may not have more than 5
-   * requests in flight per connection (the broker then rejects sequences out of order, and this client
-   * stalls), so requests beyond wait their turn, strictly in call order: a released slot is handed to the
-   * oldest waiter, which keeps the order of sequence numbers equal to the order of `publish` calls.
+   * The single writer. Per-key order on Kafka needs every produce request of a partition to reach the
+   * broker in sequence order, and to be retried before anything behind it is sent: the client re-queues a
+   * failed request *behind* the requests sent after it and, on OUT_OF_ORDER_SEQUENCE, restarts with a new
+   * producer id, which writes the later request first (seen right after topic creation, when the first
+   * requests get NOT_LEADER_OR_FOLLOWER). So exactly one request is in flight; everything published while
+   * it flies is packed into the next one (up to `maxRequestBytes`), which is what makes it fast. A request
+   * that fails is retried, still at the head, until `deliveryTimeoutMs`; then it and every publish queued
+   * behind it reject, so a caller that publishes again in order keeps per-key order.
    */
-  async #send(messages: { topic: string; key: Buffer; value: Buffer }[]): Promise<void> {
-    if (this.#inFlight < this.#o.maxInFlight && this.#slotWaiters.length === 0) this.#inFlight++;
-    else await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
     try {
-      await this.#producer.send({ messages });
+      while (this.#queue.length > 0 && !this.#producerClosed) {
+        const batch: OutMessage[] = [];
+        const done: Pending[] = [];
+        let bytes = 0;
+        for (const p of this.#queue) {
+          while (p.next < p.messages.length) {
+            const m = p.messages[p.next] as OutMessage;
+            const size = m.value.length + m.key.length + 64;
+            if (batch.length > 0 && bytes + size > this.#o.maxRequestBytes) break;
+            batch.push(m);
+            bytes += size;
+            p.next++;
+          }
+          if (p.next < p.messages.length) break;
+          done.push(p);
+        }
+        try {
+          await this.#sendWithRetry(batch);
+        } catch (e) {
+          const failed = this.#queue.splice(0);
+          for (const p of failed) {
+            p.reject(ioError(`publish to ${p.topic} failed`, e, { topic: p.topic, events: p.events }));
+          }
+          continue;
+        }
+        for (const p of done) {
+          this.#queue.splice(this.#queue.indexOf(p), 1);
+          p.resolve();
+        }
+      }
+      if (this.#producerClosed) {
+        for (const p of this.#queue.splice(0)) {
+          p.reject(
+            qobError('QOB_ERR_CLOSED', 'the bus closed before the publish was acknowledged', { topic: p.topic }),
+          );
+        }
+      }
     } finally {
-      const next = this.#slotWaiters.shift();
-      if (next !== undefined) next();
-      else this.#inFlight--;
+      this.#pumping = false;
+    }
+  }
+
+  async #sendWithRetry(messages: OutMessage[]): Promise<void> {
+    const deadline = Date.now() + this.#o.deliveryTimeoutMs;
+    let delay = 100;
+    for (;;) {
+      try {
+        await this.#producer.send({ messages });
+        return;
+      } catch (e) {
+        if (this.#producerClosed || Date.now() + delay > deadline) throw e;
+        // The client has already reset its producer state if it had to; the same messages go again. A
+        // request that was written but whose answer was lost is written twice: consumers drop the copy by id.
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2000);
+      }
     }
   }
 
@@ -242,6 +328,7 @@ export class KafkaBus implements Bus {
       this.#closed = true;
       this.#closing = (async () => {
         await Promise.all([...this.#subs].map((s) => s.close()));
+        this.#producerClosed = true;
         await this.#producer.close().catch(() => undefined);
       })();
     }
@@ -286,6 +373,8 @@ class KafkaSubscription implements Subscription {
   #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  /** The commit in flight (never rejects). */
+  #committing: Promise<void> = Promise.resolve();
 
   constructor(
     o: Compiled,
@@ -336,9 +425,16 @@ class KafkaSubscription implements Subscription {
         fallbackMode: 'earliest',
         autocommit: false,
         maxWaitTime: o.maxWaitTimeMs,
+        maxBytesPerPartition: o.maxBytesPerPartition,
       });
       // Errors are read by the loop (waitReadable); this listener keeps an unhandled 'error' from throwing.
       stream.on('error', () => undefined);
+      // The consumer stall: the stream fetches only while `readableFlowing !== null`, and Node resets it to
+      // null whenever the last 'readable' listener is removed (waitReadable removes its own). A read() that
+      // drained the buffer at such a moment asked for a fetch that was skipped and never asked again: the
+      // subscription stopped receiving, typically after the first large batch. A permanent listener keeps
+      // the stream in paused (false) rather than unset (null) mode.
+      stream.on('readable', noop);
       this.#stream = stream;
       return stream;
     } catch (e) {
@@ -353,8 +449,12 @@ class KafkaSubscription implements Subscription {
     const consumer = this.#consumer;
     this.#stream = undefined;
     this.#consumer = undefined;
+    await this.#committing;
     await stream?.close().catch(() => undefined);
-    await consumer?.close(true).catch(() => undefined);
+    if (consumer !== undefined) {
+      await joinsSettled(consumer, this.#o.sessionTimeoutMs);
+      await consumer.close(true).catch(() => undefined);
+    }
   }
 
   #report(err: QobError, topic: string): void {
@@ -389,42 +489,54 @@ class KafkaSubscription implements Subscription {
   /** Reads until the stream ends, fails or the subscription closes. */
   async #consume(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const batch: RawMessage[] = [];
+      // Messages are decoded as they are read, so a batch holds about `maxBatch` events (a message is never
+      // split: its offset is committed whole), per topic in arrival order (partition order), and the last
+      // message of each partition is the one to commit.
+      const byTopic = new Map<BusTopic, MarketEvent[]>();
+      const last = new Map<string, RawMessage>();
+      let count = 0;
       let m: RawMessage | null;
-      while (batch.length < this.#maxBatch && (m = stream.read() as RawMessage | null) !== null) batch.push(m);
-      if (batch.length === 0) {
+      while (count < this.#maxBatch && (m = stream.read() as RawMessage | null) !== null) {
+        last.set(`${m.topic}\u0000${m.partition}`, m);
+        count += this.#decode(m, byTopic) + 1;
+      }
+      if (last.size === 0) {
         if (stream.destroyed || stream.readableEnded) {
           throw stream.errored ?? new Error('the message stream ended');
         }
         await waitReadable(stream, signal);
         continue;
       }
-      await this.#process(batch, signal);
+      await this.#process(byTopic, last, signal);
     }
   }
 
-  async #process(batch: RawMessage[], signal: AbortSignal): Promise<void> {
-    // Per topic, in arrival order (which is partition order); the last message of each partition to commit.
-    const byTopic = new Map<BusTopic, MarketEvent[]>();
-    const last = new Map<string, RawMessage>();
-    for (const msg of batch) {
-      last.set(`${msg.topic}\u0000${msg.partition}`, msg);
-      const topic = this.#byName.get(msg.topic);
-      if (topic === undefined) continue;
-      try {
-        const { events, errors } = decodeMessage(msg.value, topic, msg.key?.toString('utf8'));
-        for (const err of errors) {
-          this.#stats.malformed++;
-          this.#report(withPlace(err, msg), msg.topic);
-        }
-        let list = byTopic.get(topic);
-        if (list === undefined) byTopic.set(topic, (list = []));
-        for (const e of events) list.push(e);
-      } catch (e) {
+  /** Decodes one message into `byTopic`; returns the number of valid events. Bad input is counted and reported. */
+  #decode(msg: RawMessage, byTopic: Map<BusTopic, MarketEvent[]>): number {
+    const topic = this.#byName.get(msg.topic);
+    if (topic === undefined) return 0;
+    try {
+      const { events, errors } = decodeMessage(msg.value, topic, msg.key?.toString('utf8'));
+      for (const err of errors) {
         this.#stats.malformed++;
-        this.#report(withPlace(ioError('undecodable message', e, {}), msg), msg.topic);
+        this.#report(withPlace(err, msg), msg.topic);
       }
+      let list = byTopic.get(topic);
+      if (list === undefined) byTopic.set(topic, (list = []));
+      for (const e of events) list.push(e);
+      return events.length;
+    } catch (e) {
+      this.#stats.malformed++;
+      this.#report(withPlace(ioError('undecodable message', e, {}), msg), msg.topic);
+      return 0;
     }
+  }
+
+  async #process(
+    byTopic: Map<BusTopic, MarketEvent[]>,
+    last: Map<string, RawMessage>,
+    signal: AbortSignal,
+  ): Promise<void> {
     const delivery: Delivery = {
       handler: this.#handler,
       options: this.#options,
@@ -441,12 +553,15 @@ class KafkaSubscription implements Subscription {
     // A close that arrived while the batch was handled behaves like a crash: no commit, so the batch is
     // redelivered to the group and the deduplicator drops what was applied.
     if (signal.aborted) return;
-    try {
-      await Promise.all([...last.values()].map((msg) => msg.commit()));
-    } catch (e) {
+    // The commit overlaps the handling of the next batch, one commit in flight at a time (so they reach
+    // the coordinator in order). Waiting for the previous one here bounds that to one batch.
+    await this.#committing;
+    const msgs = [...last.values()];
+    this.#committing = Promise.all(msgs.map((msg) => msg.commit())).then(
+      () => undefined,
       // A rebalance may have moved the partition: its next owner redelivers from the last commit.
-      this.#report(ioError('commit failed', e, { group: this.group }), '*');
-    }
+      (e) => this.#report(ioError('commit failed', e, { group: this.group }), '*'),
+    );
   }
 
   close(): Promise<void> {
@@ -460,6 +575,51 @@ class KafkaSubscription implements Subscription {
     }
     return this.#closing;
   }
+}
+
+function noop(): void {}
+
+/**
+ * Group joins in flight per consumer, seen on the client's diagnostics channel. A consumer closed while a
+ * (re)join is in flight (a member joining or leaving the group rebalances the others) gets its heartbeat
+ * timer restarted by that join's completion after the close, and the closed consumer then heartbeats
+ * forever against its closed connection pool: the process never exits. `#teardown` therefore lets joins
+ * settle before it closes.
+ */
+const joining = new WeakMap<object, { count: number; settled: (() => void)[] }>();
+interface GroupOp {
+  readonly client?: object;
+  readonly operation?: string;
+}
+tracingChannel<unknown, GroupOp>('plt:kafka:consumer:group').subscribe({
+  start(ctx) {
+    if (ctx.operation !== 'joinGroup' || ctx.client === undefined) return;
+    const j = joining.get(ctx.client) ?? { count: 0, settled: [] };
+    j.count++;
+    joining.set(ctx.client, j);
+  },
+  asyncEnd(ctx) {
+    if (ctx.operation !== 'joinGroup' || ctx.client === undefined) return;
+    const j = joining.get(ctx.client);
+    if (j === undefined || --j.count > 0) return;
+    for (const f of j.settled.splice(0)) f();
+  },
+  end() {},
+  asyncStart() {},
+  error() {},
+});
+
+/** Resolves when the consumer has no group join in flight, or after `ms`. */
+function joinsSettled(consumer: object, ms: number): Promise<void> {
+  const j = joining.get(consumer);
+  if (j === undefined || j.count <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    j.settled.push(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
 }
 
 function withPlace(err: QobError, msg: RawMessage): QobError {

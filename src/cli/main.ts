@@ -8,6 +8,7 @@ import { configCommand } from './commands/config.ts';
 import { makeHelpCommand, overview, unknownCommand } from './commands/help.ts';
 import { recordCommand } from './commands/record.ts';
 import { replayCommand } from './commands/replay.ts';
+import { serviceCommand } from './commands/service.ts';
 import { startCommand } from './commands/start.ts';
 import { versionCommand } from './commands/version.ts';
 
@@ -17,6 +18,7 @@ export const COMMANDS: readonly Command[] = [
   startCommand,
   replayCommand,
   recordCommand,
+  serviceCommand,
   backupCommand,
   restoreCommand,
   configCommand,

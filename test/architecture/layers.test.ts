@@ -40,6 +40,22 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     'bus',
     'store',
   ],
+  services: [
+    'core',
+    'domain',
+    'book',
+    'venues',
+    'ingest',
+    'replay',
+    'sim',
+    'emulator',
+    'config',
+    'observability',
+    'gateway',
+    'bus',
+    'store',
+    'platform',
+  ],
   cli: [
     'core',
     'domain',
@@ -55,6 +71,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
     'bus',
     'store',
     'platform',
+    'services',
   ],
 };
 
