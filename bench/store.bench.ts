@@ -1,8 +1,10 @@
 /**
- * Storage ingest: rows per second through the store's batched writer (COPY in one transaction per batch)
- * into the embedded engine and, when QOB_TEST_PG_URL is set, a PostgreSQL server (a throwaway schema).
- * The rows are a seeded L2 stream's deltas with a trade after every fourth delta, so the candle rollups
- * run too. `--json` prints {"results":[{"name","rowsPerSec",...}]}; `--rows N` (default 100,000).
+ * Storage ingest: rows per second through the store's batched writer into a PostgreSQL server (when
+ * QOB_TEST_PG_URL is set; a throwaway schema) and the embedded engine (PGlite on disk). The clock stops when
+ * `flush()` resolves, i.e. when every row is committed (acknowledged), not when it is queued. The rows are a
+ * seeded L2 stream's deltas with a trade after every fourth delta, so the candle rollups run too.
+ * `--json` prints {"results":[{"name","rowsPerSec",...}]}; `--rows N` (default 100,000); `--batch N`
+ * (writer batch size, default 20,000).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,8 @@ const json = args.includes('--json');
 const rowsArg = args.indexOf('--rows');
 const ROWS = rowsArg >= 0 ? Number(args[rowsArg + 1]) : 100_000;
 const PG_URL = process.env.QOB_TEST_PG_URL;
+const batchArg = args.indexOf('--batch');
+const BATCH = batchArg >= 0 ? Number(args[batchArg + 1]) : 20_000;
 
 function events(n: number): MarketEvent[] {
   const deltas = Math.ceil((n * 4) / 5);
@@ -51,7 +55,7 @@ function events(n: number): MarketEvent[] {
 async function run(name: string, options: StoreOptions, input: readonly MarketEvent[]) {
   const store = await openStore({
     ...options,
-    writer: { batchSize: 5000, maxQueued: input.length + 1, flushIntervalMs: 0 },
+    writer: { batchSize: BATCH, maxQueued: input.length + 1, flushIntervalMs: 0 },
     snapshots: { intervalMs: 0 },
   });
   const start = performance.now();
@@ -65,12 +69,6 @@ async function run(name: string, options: StoreOptions, input: readonly MarketEv
 
 const input = events(ROWS);
 const results = [];
-const dir = mkdtempSync(join(tmpdir(), 'qob-store-bench-'));
-try {
-  results.push(await run('embedded', { engine: 'embedded', dataDir: join(dir, 'pglite') }, input));
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
 if (PG_URL !== undefined) {
   const schema = `qob_bench_${process.pid}`;
   try {
@@ -83,6 +81,12 @@ if (PG_URL !== undefined) {
   }
 } else if (!json) {
   console.log('QOB_TEST_PG_URL is not set: PostgreSQL skipped');
+}
+const dir = mkdtempSync(join(tmpdir(), 'qob-store-bench-'));
+try {
+  results.push(await run('embedded', { engine: 'embedded', dataDir: join(dir, 'pglite') }, input));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
 }
 if (json) console.log(JSON.stringify({ results }));
 else for (const r of results) console.log(`${r.name.padEnd(9)} ${r.rows} rows in ${r.ms} ms: ${r.rowsPerSec} rows/s`);

@@ -12,12 +12,17 @@ export interface SqlSession {
   query(sql: string, params?: readonly unknown[]): Promise<Row[]>;
   /** Several statements, no parameters. */
   exec(sql: string): Promise<void>;
-  /** `COPY table (columns) FROM` with rows in PostgreSQL's text format (tab-separated, `\N` for null). */
-  copyIn(table: string, columns: readonly string[], text: string): Promise<void>;
+  /**
+   * `COPY table (columns) FROM` with rows in PostgreSQL's text format (tab-separated, `\N` for null), given
+   * as one string or one UTF-8 buffer for the whole batch.
+   */
+  copyIn(table: string, columns: readonly string[], text: string | Uint8Array): Promise<void>;
 }
 
 export interface SqlEngine extends SqlSession {
   readonly kind: EngineKind;
+  /** Transactions that can run at the same time (connections); the writer splits big batches this many ways. */
+  readonly parallelism: number;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;

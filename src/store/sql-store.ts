@@ -17,7 +17,8 @@ import {
   type TradeEvent,
   trade as tradeEvent,
 } from '../domain/index.ts';
-import { copyField, numericArray, type SqlEngine, type SqlSession } from './engine.ts';
+import { CopyBuffer } from './copy-buffer.ts';
+import { numericArray, type SqlEngine, type SqlSession } from './engine.ts';
 import type { MigrationReport } from './migrate.ts';
 import { type SnapshotOptions, Snapshotter } from './snapshotter.ts';
 import {
@@ -35,6 +36,7 @@ import {
   type StatusQuery,
   type Store,
   type StoreCapabilities,
+  type StoreFeatures,
   type StoreHealth,
   type TradePage,
   type TradeQuery,
@@ -42,6 +44,21 @@ import {
 import { BatchWriter, type BatchWriterOptions } from './writer.ts';
 
 type Item = MarketEvent | PeriodicSnapshot;
+
+/** One part of a batch, encoded. */
+interface EncodedPart {
+  readonly tradeRows: CopyBuffer;
+  readonly deltaRows: CopyBuffer;
+  readonly snapshotRows: CopyBuffer;
+  readonly statusRows: CopyBuffer;
+  /** Venues not seen before. */
+  readonly venues: Set<string>;
+  /** Daily partitions not known to exist (plain PostgreSQL). */
+  readonly days: [PartitionedTable, number][];
+}
+
+/** A batch is split into parts (transactions on their own connections) only when each gets this many rows. */
+const MIN_PART_ROWS = 4000;
 
 const DAY_MS = 86_400_000;
 /** 9999-12-31T23:59:59.999Z: the last instant PostgreSQL and ISO text agree on. */
@@ -166,6 +183,16 @@ function checkRange(fromMs: unknown, toMs: unknown): void {
   }
 }
 
+function checkPolicy(policy: RetentionPolicy): void {
+  if (typeof policy !== 'object' || policy === null) throw arg('retention', 'must be an object', policy);
+  for (const [t, days] of Object.entries(policy)) {
+    if (!(RETENTION_TABLES as readonly string[]).includes(t)) throw arg('retention', 'has an unknown table', t);
+    if (typeof days !== 'number' || !(days > 0) || !Number.isFinite(days)) {
+      throw arg(`retention.${t}`, 'must be a positive number of days', days);
+    }
+  }
+}
+
 function checkLimit(v: unknown): number {
   if (v === undefined) return 1000;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_LIMIT) {
@@ -213,6 +240,8 @@ export class SqlStore implements Store {
   private readonly knownPartitions = new Set<string>();
   private readonly knownVenues = new Set<string>();
   private invalid = 0;
+  /** The batch being written: if it fails, the writer hands it back and it keeps its `seq` block. */
+  private pending: { readonly head: Item; readonly first: number; readonly n: number } | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(engine: SqlEngine, migration: MigrationReport, options: SqlStoreOptions = {}) {
@@ -254,89 +283,272 @@ export class SqlStore implements Store {
     return this.writer.flush();
   }
 
+  /**
+   * Writes a batch the writer handed over. Each batch gets a block of `seq` values once; its rows go out in
+   * one or more transactions ("parts", on their own connections at once when the engine has several), and
+   * each part records `(first seq, part)` in `store_batches` in its own transaction. A batch that failed is
+   * handed back first by the writer: it keeps its `seq` block, and the parts already recorded are skipped,
+   * so a part that committed although its acknowledgement was lost (the server died in between) is not
+   * written twice.
+   */
   private async write(batch: readonly Item[]): Promise<void> {
+    let rest = batch;
+    const p = this.pending;
+    this.pending = undefined;
+    if (p !== undefined && batch[0] === p.head && batch.length >= p.n) {
+      const retry = batch.length === p.n ? batch : batch.slice(0, p.n);
+      this.pending = p;
+      await this.writeRange(retry, p.first, true);
+      this.pending = undefined;
+      rest = batch.length === p.n ? [] : batch.slice(p.n);
+    }
+    if (rest.length === 0) return;
+    const first = await this.reserveSeq(rest.length);
+    this.pending = { head: rest[0] as Item, first, n: rest.length };
+    await this.writeRange(rest, first, false);
+    this.pending = undefined;
+  }
+
+  /** Reserves `n` consecutive `seq` values (one statement; the lock keeps concurrent stores' blocks apart). */
+  private async reserveSeq(n: number): Promise<number> {
+    const r = await this.engine.query(
+      `with l as (select pg_advisory_xact_lock(hashtext('qob.event_seq')) as locked)
+       select setval('event_seq', nextval('event_seq') + $1::bigint - 1) - $1::bigint + 1 as first from l`,
+      [n],
+    );
+    return num(r[0]?.first);
+  }
+
+  /**
+   * Part k of a batch is items [k * per, (k + 1) * per): its rows of every table, in one transaction. Parts
+   * are encoded one after the other and each is sent as soon as it is encoded, so the server parses part k
+   * while part k + 1 is encoded; the last part also upserts the whole batch's candle rollups.
+   */
+  private async writeRange(batch: readonly Item[], first: number, retry: boolean): Promise<void> {
     const n = batch.length;
-    if (n === 0) return;
-    const partitions = new Set<string>();
-    const venues = new Set<string>();
-    await this.engine.transaction(async (tx) => {
-      // One writer at a time reserves a block of `seq` values, so ingest order is one total order.
-      await tx.query("select pg_advisory_xact_lock(hashtext('qob.event_seq'))");
-      const first = num((await tx.query("select nextval('event_seq') as v"))[0]?.v);
-      if (n > 1) await tx.query("select setval('event_seq', $1)", [first + n - 1]);
-      const out = { trades: '', book_deltas: '', book_snapshots: '', venue_status: '' };
-      const days: [PartitionedTable, number][] = [];
-      const tradesForCandles: TradeEvent[] = [];
-      const needPartition = (t: PartitionedTable, ms: number) => {
-        if (this.capabilities.partitioning !== 'declarative') return;
-        const d = dayOf(ms);
-        const name = partitionName(t, d);
-        if (this.knownPartitions.has(name) || partitions.has(name)) return;
-        partitions.add(name);
-        days.push([t, d]);
-      };
-      for (let i = 0; i < n; i++) {
-        const item = batch[i] as Item;
-        const seq = first + i;
-        const e = item.type === 'periodic' ? item.snapshot : item;
-        if (!this.knownVenues.has(e.venue)) venues.add(e.venue);
-        const recvTs = iso(e.tsRecvMs);
-        const common = `${copyField(e.venue)}\t${copyField(e.symbol)}\t${copyField(e.tsEventMs)}\t${e.tsRecvMs}`;
-        switch (item.type) {
-          case 'trade': {
-            const tsMs = item.tsEventMs ?? item.tsRecvMs;
-            needPartition('trades', tsMs);
-            out.trades += `${seq}\t${iso(tsMs)}\t${tsMs}\t${common}\t${item.recvSeq}\t${item.price}\t${item.size}\t${item.aggressor}\t${copyField(item.tradeId)}\n`;
-            if (this.capabilities.candles === 'writer-rollup') tradesForCandles.push(item);
-            break;
+    const ways = n >= MIN_PART_ROWS * 2 ? Math.min(this.engine.parallelism, Math.floor(n / MIN_PART_ROWS)) : 1;
+    const per = Math.ceil(n / ways);
+    const trades: TradeEvent[] = [];
+    const running: Promise<void>[] = [];
+    for (let k = 0; k < ways; k++) {
+      const from = k * per;
+      const to = Math.min(n, from + per);
+      let enc: EncodedPart;
+      try {
+        enc = this.encode(batch, from, to, first, trades);
+        await this.prepare(enc);
+      } catch (e) {
+        await Promise.allSettled(running);
+        throw e;
+      }
+      const last = k === ways - 1;
+      const sent = this.engine.transaction(async (tx) => {
+        if (retry) {
+          const done = await tx.query('select 1 from store_batches where first_seq = $1 and part = $2', [first, k]);
+          if (done.length > 0) return;
+        }
+        await tx.copyIn('trades', TRADE_COLS, enc.tradeRows.bytes());
+        await tx.copyIn('book_deltas', DELTA_COLS, enc.deltaRows.bytes());
+        await tx.copyIn('book_snapshots', SNAPSHOT_COLS, enc.snapshotRows.bytes());
+        await tx.copyIn('venue_status', STATUS_COLS, enc.statusRows.bytes());
+        if (last && trades.length > 0) await upsertCandles(tx, trades);
+        await tx.query('insert into store_batches (first_seq, part, rows) values ($1, $2, $3)', [first, k, to - from]);
+      });
+      // Handled below by allSettled; until then a failure must not count as an unhandled rejection.
+      sent.catch(() => {});
+      running.push(sent);
+    }
+    const settled = await Promise.allSettled(running);
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  }
+
+  /** Creates the venues and daily partitions a part needs (autocommit, before its rows are sent). */
+  private async prepare(enc: EncodedPart): Promise<void> {
+    if (enc.venues.size > 0) {
+      await this.engine.query('insert into venues (id) select unnest($1::text[]) on conflict do nothing', [
+        [...enc.venues],
+      ]);
+      for (const v of enc.venues) this.knownVenues.add(v);
+    }
+    for (const [t, d] of enc.days) {
+      const name = partitionName(t, d);
+      await this.engine.exec(
+        `create table if not exists ${name} partition of ${t} for values from ('${iso(d)}') to ('${iso(d + DAY_MS)}')`,
+      );
+      this.knownPartitions.add(name);
+    }
+  }
+
+  /** COPY rows of items [from, to); trades for the writer rollups are added to `trades`. */
+  private encode(batch: readonly Item[], from: number, to: number, first: number, trades: TradeEvent[]): EncodedPart {
+    const size = Math.max(1 << 12, (to - from) * 256);
+    const out: EncodedPart & { trades: TradeEvent[] } = {
+      tradeRows: new CopyBuffer(size >> 2),
+      deltaRows: new CopyBuffer(size),
+      snapshotRows: new CopyBuffer(),
+      statusRows: new CopyBuffer(),
+      venues: new Set(),
+      days: [],
+      trades,
+    };
+    const declarative = this.capabilities.partitioning === 'declarative';
+    const rollup = this.capabilities.candles === 'writer-rollup';
+    const seen = new Set<string>();
+    // The last day seen per table: a batch rarely spans two days, so the Sets are seldom consulted.
+    const lastDay: Record<PartitionedTable, number> = {
+      trades: -1,
+      book_deltas: -1,
+      book_snapshots: -1,
+      venue_status: -1,
+    };
+    const needPartition = (t: PartitionedTable, ms: number) => {
+      const d = dayOf(ms);
+      if (lastDay[t] === d) return;
+      lastDay[t] = d;
+      const name = partitionName(t, d);
+      if (this.knownPartitions.has(name) || seen.has(name)) return;
+      seen.add(name);
+      out.days.push([t, d]);
+    };
+    let lastVenue = '';
+    for (let i = from; i < to; i++) {
+      const item = batch[i] as Item;
+      const seq = first + i;
+      const e = item.type === 'periodic' ? item.snapshot : item;
+      if (e.venue !== lastVenue) {
+        lastVenue = e.venue;
+        if (!this.knownVenues.has(e.venue)) out.venues.add(e.venue);
+      }
+      switch (item.type) {
+        case 'trade': {
+          const tsMs = item.tsEventMs ?? item.tsRecvMs;
+          if (declarative) needPartition('trades', tsMs);
+          const b = out.tradeRows;
+          b.number(seq);
+          b.tab();
+          b.isoMs(tsMs);
+          b.tab();
+          b.number(tsMs);
+          b.tab();
+          b.text(item.venue);
+          b.tab();
+          b.text(item.symbol);
+          b.tab();
+          b.numberOrNull(item.tsEventMs);
+          b.tab();
+          b.number(item.tsRecvMs);
+          b.tab();
+          b.number(item.recvSeq);
+          b.tab();
+          b.ascii(item.price);
+          b.tab();
+          b.ascii(item.size);
+          b.tab();
+          b.ascii(item.aggressor);
+          b.tab();
+          b.text(item.tradeId);
+          b.newline();
+          if (rollup) out.trades.push(item);
+          break;
+        }
+        case 'book.delta': {
+          if (declarative) needPartition('book_deltas', item.tsRecvMs);
+          const b = out.deltaRows;
+          b.number(seq);
+          b.tab();
+          b.isoMs(item.tsRecvMs);
+          b.tab();
+          b.text(item.venue);
+          b.tab();
+          b.text(item.symbol);
+          b.tab();
+          b.numberOrNull(item.tsEventMs);
+          b.tab();
+          b.number(item.tsRecvMs);
+          b.tab();
+          b.number(item.recvSeq);
+          b.tab();
+          b.numberOrNull(item.firstSeq);
+          b.tab();
+          b.numberOrNull(item.lastSeq);
+          b.tab();
+          b.numberOrNull(item.prevSeq);
+          b.tab();
+          const changes = item.changes;
+          const m = changes.length;
+          for (let j = 0; j < m; j++) b.byte((changes[j] as (typeof changes)[number]).side === 'bid' ? 98 : 97);
+          b.tab();
+          b.byte(123);
+          for (let j = 0; j < m; j++) {
+            if (j > 0) b.byte(44);
+            b.ascii((changes[j] as (typeof changes)[number]).price);
           }
-          case 'book.delta': {
-            needPartition('book_deltas', item.tsRecvMs);
-            let sides = '';
-            const prices: string[] = [];
-            const sizes: string[] = [];
-            for (const c of item.changes) {
-              sides += c.side === 'bid' ? 'b' : 'a';
-              prices.push(c.price);
-              sizes.push(c.size);
-            }
-            out.book_deltas += `${seq}\t${recvTs}\t${common}\t${item.recvSeq}\t${copyField(item.firstSeq)}\t${copyField(item.lastSeq)}\t${copyField(item.prevSeq)}\t${sides}\t${numericArray(prices)}\t${numericArray(sizes)}\n`;
-            break;
+          b.byte(125);
+          b.tab();
+          b.byte(123);
+          for (let j = 0; j < m; j++) {
+            if (j > 0) b.byte(44);
+            b.ascii((changes[j] as (typeof changes)[number]).size);
           }
-          case 'book.snapshot':
-          case 'periodic': {
-            const s = item.type === 'periodic' ? item.snapshot : item;
-            needPartition('book_snapshots', s.tsRecvMs);
-            const source = item.type === 'periodic' ? 'periodic' : 'venue';
-            const depth = item.type === 'periodic' ? item.depth : null;
-            out.book_snapshots += `${seq}\t${recvTs}\t${common}\t${s.recvSeq}\t${copyField(s.seq)}\t${source}\t${copyField(depth)}\t${levelsArrays(s.bids)}\t${levelsArrays(s.asks)}\n`;
-            break;
-          }
-          case 'status':
-            needPartition('venue_status', item.tsRecvMs);
-            out.venue_status += `${seq}\t${recvTs}\t${copyField(item.venue)}\t${copyField(item.symbol)}\t${copyField(item.tsEventMs)}\t${item.tsRecvMs}\t${item.status}\t${copyField(item.reason)}\n`;
-            break;
+          b.byte(125);
+          b.newline();
+          break;
+        }
+        case 'book.snapshot':
+        case 'periodic': {
+          const s = item.type === 'periodic' ? item.snapshot : item;
+          if (declarative) needPartition('book_snapshots', s.tsRecvMs);
+          const b = out.snapshotRows;
+          b.number(seq);
+          b.tab();
+          b.isoMs(s.tsRecvMs);
+          b.tab();
+          b.text(s.venue);
+          b.tab();
+          b.text(s.symbol);
+          b.tab();
+          b.numberOrNull(s.tsEventMs);
+          b.tab();
+          b.number(s.tsRecvMs);
+          b.tab();
+          b.number(s.recvSeq);
+          b.tab();
+          b.numberOrNull(s.seq);
+          b.tab();
+          b.ascii(item.type === 'periodic' ? 'periodic' : 'venue');
+          b.tab();
+          b.numberOrNull(item.type === 'periodic' ? item.depth : null);
+          b.tab();
+          b.ascii(levelsArrays(s.bids));
+          b.tab();
+          b.ascii(levelsArrays(s.asks));
+          b.newline();
+          break;
+        }
+        case 'status': {
+          if (declarative) needPartition('venue_status', item.tsRecvMs);
+          const b = out.statusRows;
+          b.number(seq);
+          b.tab();
+          b.isoMs(item.tsRecvMs);
+          b.tab();
+          b.text(item.venue);
+          b.tab();
+          b.text(item.symbol);
+          b.tab();
+          b.numberOrNull(item.tsEventMs);
+          b.tab();
+          b.number(item.tsRecvMs);
+          b.tab();
+          b.ascii(item.status);
+          b.tab();
+          b.text(item.reason);
+          b.newline();
+          break;
         }
       }
-      if (venues.size > 0) {
-        await tx.query('insert into venues (id) select unnest($1::text[]) on conflict do nothing', [[...venues]]);
-      }
-      for (const [t, d] of days) {
-        await tx.exec(
-          `create table if not exists ${partitionName(t, d)} partition of ${t} for values from ('${iso(d)}') to ('${iso(d + DAY_MS)}')`,
-        );
-      }
-      await tx.copyIn('trades', TRADE_COLS, out.trades);
-      await tx.copyIn('book_deltas', DELTA_COLS, out.book_deltas);
-      await tx.copyIn('book_snapshots', SNAPSHOT_COLS, out.book_snapshots);
-      await tx.copyIn('venue_status', STATUS_COLS, out.venue_status);
-      if (tradesForCandles.length > 0) {
-        await upsertCandles(tx, 'candles_1s', 1000, tradesForCandles);
-        await upsertCandles(tx, 'candles_1m', 60_000, tradesForCandles);
-      }
-    });
-    for (const p of partitions) this.knownPartitions.add(p);
-    for (const v of venues) this.knownVenues.add(v);
+    }
+    return out;
   }
 
   async upsertInstruments(instruments: readonly Instrument[]): Promise<void> {
@@ -569,12 +781,7 @@ export class SqlStore implements Store {
 
   async applyRetention(nowMs: number, policy: RetentionPolicy = this.retention): Promise<RetentionReport> {
     if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) throw arg('nowMs', 'must be a finite epoch ms', nowMs);
-    for (const [t, days] of Object.entries(policy)) {
-      if (!(RETENTION_TABLES as readonly string[]).includes(t)) throw arg('retention', `has an unknown table`, t);
-      if (typeof days !== 'number' || !(days > 0) || !Number.isFinite(days)) {
-        throw arg(`retention.${t}`, 'must be a positive number of days', days);
-      }
-    }
+    checkPolicy(policy);
     const dropped: Partial<Record<RetentionTable, number>> = {};
     for (const t of RETENTION_TABLES) {
       const days = policy[t];
@@ -613,6 +820,84 @@ export class SqlStore implements Store {
       }
     }
     return { dropped };
+  }
+
+  /**
+   * Installs the retention policy as TimescaleDB background jobs (`add_retention_policy`, replacing earlier
+   * ones of the listed tables). Plain PostgreSQL has no scheduler: there `applyRetention` is called on a
+   * timer (src/platform.ts). A no-op without TimescaleDB.
+   */
+  async installRetentionPolicies(policy: RetentionPolicy = this.retention): Promise<void> {
+    checkPolicy(policy);
+    if (!this.capabilities.timescale) return;
+    for (const t of RETENTION_TABLES) {
+      const days = policy[t];
+      if (days === undefined) continue;
+      await this.engine.query('select remove_retention_policy($1::regclass, if_exists => true)', [t]);
+      await this.engine.query(
+        'select add_retention_policy($1::regclass, drop_after => make_interval(secs => $2::float8))',
+        [t, days * 86_400],
+      );
+    }
+  }
+
+  /** What the database itself has: TimescaleDB or not, hypertables or partitions, aggregates, retention. */
+  async features(): Promise<StoreFeatures> {
+    const ts = this.capabilities.timescale;
+    const ext = await this.engine.query("select extversion from pg_extension where extname = 'timescaledb'");
+    const names = async (sql: string) => (await this.engine.query(sql)).map((r) => text(r.name)).sort();
+    const here = 'current_schema()';
+    const retentionDays: Partial<Record<RetentionTable, number>> = {};
+    if (ts) {
+      const jobs = await this.engine.query(
+        `select hypertable_name as name, extract(epoch from (config ->> 'drop_after')::interval)::float8 as secs
+         from timescaledb_information.jobs where proc_name = 'policy_retention' and hypertable_schema = ${here}`,
+      );
+      const caggs = await this.engine.query(
+        `select view_name as name, materialization_hypertable_name as mat
+         from timescaledb_information.continuous_aggregates where view_schema = ${here}`,
+      );
+      const byMat = new Map(caggs.map((c) => [text(c.mat), text(c.name)]));
+      for (const j of jobs) {
+        const name = byMat.get(text(j.name)) ?? text(j.name);
+        if ((RETENTION_TABLES as readonly string[]).includes(name)) {
+          retentionDays[name as RetentionTable] = num(j.secs) / 86_400;
+        }
+      }
+    } else Object.assign(retentionDays, this.retention);
+    return {
+      ...this.capabilities,
+      timescaleVersion: ext[0] === undefined ? null : text(ext[0].extversion),
+      hypertables: ts
+        ? await names(
+            `select hypertable_name as name from timescaledb_information.hypertables where hypertable_schema = ${here}`,
+          )
+        : [],
+      partitionedTables: ts
+        ? []
+        : await names(
+            `select c.relname as name from pg_partitioned_table p join pg_class c on c.oid = p.partrelid
+             where c.relnamespace = ${here}::regnamespace`,
+          ),
+      continuousAggregates: ts
+        ? await names(
+            `select view_name as name from timescaledb_information.continuous_aggregates where view_schema = ${here}`,
+          )
+        : [],
+      rollupTables: ts
+        ? []
+        : await names(
+            `select relname as name from pg_class where relkind = 'r' and relname like 'candles\\_%'
+             and relnamespace = ${here}::regnamespace`,
+          ),
+      compressed: ts
+        ? await names(
+            `select hypertable_name as name from timescaledb_information.hypertables
+             where hypertable_schema = ${here} and compression_enabled`,
+          )
+        : [],
+      retentionDays,
+    };
   }
 
   async health(): Promise<StoreHealth> {
@@ -678,49 +963,74 @@ function zip(prices: unknown, sizes: unknown): [string, string][] {
   return p.map((x, i) => [x, s[i] as string]);
 }
 
-/** Upserts this batch's partial candles into a rollup table (plain PostgreSQL). */
-async function upsertCandles(tx: SqlSession, table: string, widthMs: number, trades: readonly TradeEvent[]) {
-  const parts = new Map<string, CandlePart & { venue: string; symbol: string; bucket: number }>();
+type Part = CandlePart & { venue: string; symbol: string; bucket: number };
+
+/** Folds `add` (a later-or-earlier partial of the same bucket) into `c`. */
+function mergePart(c: Part, add: CandlePart): void {
+  if (add.openTs < c.openTs) {
+    c.open = add.open;
+    c.openTs = add.openTs;
+  }
+  if (add.closeTs >= c.closeTs) {
+    c.close = add.close;
+    c.closeTs = add.closeTs;
+  }
+  if (add.high.cmp(c.high) > 0) c.high = add.high;
+  if (add.low.cmp(c.low) < 0) c.low = add.low;
+  c.volume = c.volume.add(add.volume);
+  c.notional = c.notional.add(add.notional);
+  c.count += add.count;
+}
+
+/**
+ * Upserts this batch's partial candles into the rollup tables (plain PostgreSQL): 1 second parts from the
+ * trades, 1 minute parts from those (each price and size is parsed once).
+ */
+async function upsertCandles(tx: SqlSession, trades: readonly TradeEvent[]): Promise<void> {
+  const seconds = new Map<string, Part>();
   for (const t of trades) {
     const ts = t.tsEventMs ?? t.tsRecvMs;
-    const bucket = Math.floor(ts / widthMs) * widthMs;
+    const bucket = Math.floor(ts / 1000) * 1000;
     const key = `${t.venue}|${t.symbol}|${bucket}`;
     const price = Decimal.parse(t.price);
     const size = Decimal.parse(t.size);
-    const c = parts.get(key);
-    if (c === undefined) {
-      parts.set(key, {
-        venue: t.venue,
-        symbol: t.symbol,
-        bucket,
-        open: t.price,
-        openTs: ts,
-        high: price,
-        low: price,
-        close: t.price,
-        closeTs: ts,
-        volume: size,
-        notional: price.mul(size),
-        count: 1,
-      });
-      continue;
-    }
-    if (ts < c.openTs) {
-      c.open = t.price;
-      c.openTs = ts;
-    }
-    if (ts >= c.closeTs) {
-      c.close = t.price;
-      c.closeTs = ts;
-    }
-    if (price.cmp(c.high) > 0) c.high = price;
-    if (price.cmp(c.low) < 0) c.low = price;
-    c.volume = c.volume.add(size);
-    c.notional = c.notional.add(price.mul(size));
-    c.count++;
+    const one: CandlePart = {
+      open: t.price,
+      openTs: ts,
+      high: price,
+      low: price,
+      close: t.price,
+      closeTs: ts,
+      volume: size,
+      notional: price.mul(size),
+      count: 1,
+    };
+    const c = seconds.get(key);
+    if (c === undefined) seconds.set(key, { ...one, venue: t.venue, symbol: t.symbol, bucket });
+    else mergePart(c, one);
   }
+  const minutes = new Map<string, Part>();
+  for (const p of seconds.values()) {
+    const bucket = Math.floor(p.bucket / 60_000) * 60_000;
+    const key = `${p.venue}|${p.symbol}|${bucket}`;
+    const c = minutes.get(key);
+    if (c === undefined) minutes.set(key, { ...p, bucket });
+    else mergePart(c, p);
+  }
+  await upsertParts(tx, 'candles_1s', seconds);
+  await upsertParts(tx, 'candles_1m', minutes);
+}
+
+async function upsertParts(tx: SqlSession, table: string, parts: ReadonlyMap<string, Part>): Promise<void> {
+  // Sorted, so two writers upserting the same buckets lock them in the same order (no deadlock).
+  const sorted = [...parts.values()].sort(
+    (a, b) =>
+      a.bucket - b.bucket ||
+      (a.venue < b.venue ? -1 : a.venue > b.venue ? 1 : 0) ||
+      (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0),
+  );
   const cols: unknown[][] = [[], [], [], [], [], [], [], [], [], [], [], []];
-  for (const c of parts.values()) {
+  for (const c of sorted) {
     const row = [
       c.venue,
       c.symbol,

@@ -13,6 +13,22 @@ export interface StoreCapabilities {
   readonly candles: 'continuous-aggregate' | 'writer-rollup';
 }
 
+/** What `SqlStore.features()` detected in the database itself. */
+export interface StoreFeatures extends StoreCapabilities {
+  /** The TimescaleDB extension's version when it is installed, else null. */
+  readonly timescaleVersion: string | null;
+  /** TimescaleDB hypertables, or plain tables split into daily partitions (`partition by range (ts)`). */
+  readonly hypertables: readonly string[];
+  readonly partitionedTables: readonly string[];
+  /** Continuous aggregates (TimescaleDB) or rollup tables upserted by the writer (plain). */
+  readonly continuousAggregates: readonly string[];
+  readonly rollupTables: readonly string[];
+  /** Tables with TimescaleDB compression enabled. */
+  readonly compressed: readonly string[];
+  /** Days kept per table by TimescaleDB retention jobs (plain: the policy `applyRetention` uses). */
+  readonly retentionDays: Readonly<Partial<Record<RetentionTable, number>>>;
+}
+
 export interface StoreHealth extends WriterStats {
   /** The engine answered a query just now. */
   readonly ok: boolean;

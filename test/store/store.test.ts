@@ -48,6 +48,12 @@ const engines: Engine[] = [
     cleanup: async () => {},
   },
   {
+    name: 'embedded TimescaleDB (the PGlite build with the extension)',
+    skip: false,
+    options: () => ({ engine: 'embedded', dataDir: undefined, timescale: 'on', writer: { flushIntervalMs: 0 } }),
+    cleanup: async () => {},
+  },
+  {
     name: 'PostgreSQL server',
     skip: PG_URL === undefined ? 'QOB_TEST_PG_URL is not set (npm run stack:up starts a PostgreSQL)' : false,
     options: () => ({
@@ -78,10 +84,11 @@ for (const engine of engines) {
 
     test('reports which engine it runs on and whether TimescaleDB is in use', async () => {
       assert.equal(store.capabilities.engine, engine.name.startsWith('embedded') ? 'pglite' : 'postgres');
-      assert.equal(typeof store.capabilities.timescale, 'boolean');
+      assert.equal(store.capabilities.timescale, engine.name.includes('TimescaleDB'));
+      assert.equal(store.capabilities.partitioning, store.capabilities.timescale ? 'hypertable' : 'declarative');
       const h = await store.health();
       assert.equal(h.ok, true);
-      assert.equal(h.schemaVersion, 2);
+      assert.equal(h.schemaVersion, 3);
     });
 
     test('trades come back exactly as appended, in time order, page by page through the cursor', async () => {
@@ -266,6 +273,23 @@ for (const engine of engines) {
       const page = await store.trades({ ...q, fromMs: T0, toMs: T0 + 5000, limit: 1 });
       assert.equal(page.trades.length, 1);
       assert.equal((await store.health()).ok, true);
+    });
+
+    test('retention is per table: a policy drops old rows only from the tables it lists', async () => {
+      const old = T0 - 50 * 86_400_000;
+      const sym = 'XRP-USDT';
+      store.append(trade({ venue: V, symbol: sym, tsRecvMs: old, price: '0.5', size: '10', aggressor: 'sell' }));
+      store.append(status({ venue: 'okx', tsRecvMs: old, status: 'connected', reason: 'old' }));
+      await store.flush();
+      const statusNow = () => store.venueStatus({ venue: 'okx', fromMs: old, toMs: old + 1 });
+      const tradesNow = async () => (await store.trades({ venue: V, symbol: sym, fromMs: old, toMs: old + 1 })).trades;
+      assert.equal((await statusNow()).length, 1);
+      const r = await store.applyRetention(T0, { venue_status: 30 });
+      assert.deepEqual(Object.keys(r.dropped), ['venue_status']);
+      assert.equal((await statusNow()).length, 0, 'venue_status lost its old rows');
+      assert.equal((await tradesNow()).length, 1, 'trades, not in the policy, kept theirs');
+      await store.applyRetention(T0, { trades: 45 });
+      assert.equal((await tradesNow()).length, 0);
     });
 
     test('retention drops the days older than the policy and keeps the rest', async () => {
