@@ -134,7 +134,8 @@ export function marketRoutes(app: FastifyInstance, source: MarketDataSource): vo
         response: { 200: BOOK_RESPONSE, ...ERRORS },
       },
     },
-    async (req, reply) => {
+    // Synchronous (no promise per request): Fastify turns a throw into the error response as it does a rejection.
+    (req, reply) => {
       const { venue } = req.params;
       const symbol = normalizedSymbol(req.params.symbol);
       const depth = req.query.depth ?? DEFAULT_DEPTH;
@@ -147,7 +148,7 @@ export function marketRoutes(app: FastifyInstance, source: MarketDataSource): vo
       }
       if (!ref.inSync || ref.book === undefined) notSynced(ref);
       // BOOK_RESPONSE, encoded once per book version and depth (src/gateway/book-body.ts).
-      return reply.type(JSON_TYPE).send(bodies.body(ref, ref.book, depth));
+      reply.type(JSON_TYPE).send(bodies.body(ref, ref.book, depth));
     },
   );
 

@@ -3,9 +3,20 @@
  * input becomes a QobError with a catalogue code; the connection turns it into an error frame and stays open.
  */
 import { type QobError, qobError } from '../../core/errors.ts';
+import type { HistoryInterval } from '../history.ts';
 
-export const CANDLE_INTERVALS = { '1s': 1_000, '1m': 60_000, '5m': 300_000, '1h': 3_600_000 } as const;
-export type CandleInterval = keyof typeof CANDLE_INTERVALS;
+/** Bucket length of each candle interval, in ms: the same intervals as the REST candles (`HISTORY_INTERVALS`). */
+export const CANDLE_INTERVALS: { readonly [K in HistoryInterval]: number } = {
+  '1s': 1_000,
+  '1m': 60_000,
+  '5m': 300_000,
+  '15m': 900_000,
+  '1h': 3_600_000,
+  '4h': 14_400_000,
+  '1d': 86_400_000,
+};
+export type CandleInterval = HistoryInterval;
+const INTERVAL_LIST = Object.keys(CANDLE_INTERVALS).join(', ');
 
 export const DEFAULT_DEPTH = 50;
 export const MAX_DEPTH = 1000;
@@ -56,7 +67,7 @@ export function parseChannel(channel: string): ChannelSpec {
         throw badChannel(channel, 'must be candles.{venue}.{symbol}.{interval}');
       }
       if (!Object.hasOwn(CANDLE_INTERVALS, c)) {
-        throw qobError('QOB_ERR_INVALID_ARGUMENT', `candle interval "${c}" is not one of 1s, 1m, 5m, 1h`, {
+        throw qobError('QOB_ERR_INVALID_ARGUMENT', `candle interval "${c}" is not one of ${INTERVAL_LIST}`, {
           channel,
           interval: c,
         });

@@ -1,7 +1,8 @@
 /**
  * Recent trades and candles per venue book, kept in memory from the platform's trade stream. Bounded: the
  * newest `maxTrades` trades and `maxCandles` candles per interval; older ones are dropped. Candles are
- * bucketed by the venue's event time (`tsMs`), prices and sizes stay exact (`Decimal`).
+ * bucketed by `tsMs` (epoch-aligned, as the store buckets them), prices and sizes stay exact (`Decimal`), and
+ * a candle equals the REST candle (src/gateway/routes/history.ts) the store computes from the same trades.
  */
 import { Decimal } from '../../core/fixed.ts';
 import { CANDLE_INTERVALS, type CandleInterval } from './protocol.ts';
@@ -12,7 +13,7 @@ export interface WsTrade {
   readonly size: string;
   /** The aggressor's side. */
   readonly side: 'buy' | 'sell';
-  /** The venue's event time, epoch ms. */
+  /** The venue's event time, else the receive time (as the store times trades), epoch ms. */
   readonly tsMs: number;
 }
 
@@ -32,45 +33,91 @@ export interface Candle {
   readonly low: string;
   readonly close: string;
   readonly volume: string;
+  /** Sum of price x size. */
+  readonly notional: string;
   readonly vwap: string;
   readonly trades: number;
 }
 
-/** Fraction digits of a candle's VWAP (rounded half-even). */
-export const VWAP_DECIMALS = 12;
+/** Fraction digits of a candle's VWAP, as the REST candles (src/store: `round(notional / volume, 18)`). */
+export const VWAP_DECIMALS = 18;
+/** Fraction digits PostgreSQL computes the store's `notional / volume` quotient at before rounding it. */
+const STORE_QUOTIENT_DECIMALS = 40;
 
+/** `num / den` (den > 0) rounded half away from zero, as PostgreSQL numeric rounds. */
+function divHalfAway(num: bigint, den: bigint): bigint {
+  const q = num / den;
+  const r = num - q * den;
+  if ((r < 0n ? -r : r) * 2n >= den) return q + (num < 0n ? -1n : 1n);
+  return q;
+}
+
+/**
+ * `notional / volume` (volume > 0) as the store computes a candle's VWAP, so live and stored candles agree to
+ * the digit: PostgreSQL takes the quotient at 40 fraction digits (or the operands' scale when larger), then
+ * `round(..., 18)`; both steps round half away from zero.
+ */
+export function candleVwap(notional: Decimal, volume: Decimal): Decimal {
+  let num = notional.coef;
+  let den = volume.coef;
+  if (den < 0n) {
+    num = -num;
+    den = -den;
+  }
+  const wide = Math.max(STORE_QUOTIENT_DECIMALS, notional.scale, volume.scale);
+  // (n / 10^ns) / (v / 10^vs) * 10^wide = n * 10^(wide + vs - ns) / v, and wide >= ns.
+  const q = divHalfAway(num * 10n ** BigInt(wide + volume.scale - notional.scale), den);
+  return Decimal.of(divHalfAway(q, 10n ** BigInt(wide - VWAP_DECIMALS)), VWAP_DECIMALS);
+}
+
+/**
+ * One bucket. Open and close follow the trades' time, not their arrival, as in the store: the open is the
+ * earliest trade (the first to arrive among equal times), the close the latest (the last to arrive among
+ * equal times), so a late trade folded into an older bucket lands where the store puts it.
+ */
 class CandleBuilder {
   readonly t: number;
   private open: Decimal;
+  private openTs: number;
   private high: Decimal;
   private low: Decimal;
   private close: Decimal;
+  private closeTs: number;
   private volume = Decimal.ZERO;
   private notional = Decimal.ZERO;
   private count = 0;
   private cached: Candle | undefined;
 
-  constructor(t: number, price: Decimal) {
+  constructor(t: number, price: Decimal, tsMs: number) {
     this.t = t;
     this.open = price;
+    this.openTs = tsMs;
     this.high = price;
     this.low = price;
     this.close = price;
+    this.closeTs = tsMs;
   }
 
-  add(price: Decimal, size: Decimal): void {
+  add(price: Decimal, size: Decimal, notional: Decimal, tsMs: number): void {
     if (price.cmp(this.high) > 0) this.high = price;
     if (price.cmp(this.low) < 0) this.low = price;
-    this.close = price;
+    if (tsMs < this.openTs) {
+      this.open = price;
+      this.openTs = tsMs;
+    }
+    if (tsMs >= this.closeTs) {
+      this.close = price;
+      this.closeTs = tsMs;
+    }
     this.volume = this.volume.add(size);
-    this.notional = this.notional.add(price.mul(size));
+    this.notional = this.notional.add(notional);
     this.count++;
     this.cached = undefined;
   }
 
   value(): Candle {
     if (this.cached !== undefined) return this.cached;
-    const vwap = this.volume.isZero() ? this.close : this.notional.div(this.volume, VWAP_DECIMALS);
+    const vwap = this.volume.sign() > 0 ? candleVwap(this.notional, this.volume) : this.close;
     this.cached = {
       t: this.t,
       open: this.open.toString(),
@@ -78,6 +125,7 @@ class CandleBuilder {
       low: this.low.toString(),
       close: this.close.toString(),
       volume: this.volume.toString(),
+      notional: this.notional.toString(),
       vwap: vwap.toString(),
       trades: this.count,
     };
@@ -95,23 +143,23 @@ class Series {
     this.ms = ms;
   }
 
-  add(trade: WsTrade, price: Decimal, size: Decimal, max: number): void {
-    const t = Math.floor(trade.tsMs / this.ms) * this.ms;
+  add(tsMs: number, price: Decimal, size: Decimal, notional: Decimal, max: number): void {
+    const t = Math.floor(tsMs / this.ms) * this.ms;
     let last = this.candles.at(-1);
-    // A late trade for a bucket already closed is folded into the newest candle's bucket only if equal.
+    // A late trade goes into its own bucket while that bucket is still kept; older than that, it is dropped.
     if (last !== undefined && t < last.t) {
       const older = this.candles.find((c) => c.t === t);
       if (older === undefined) return;
-      older.add(price, size);
+      older.add(price, size, notional, tsMs);
       this.changed.add(older);
       return;
     }
     if (last === undefined || t > last.t) {
-      last = new CandleBuilder(t, price);
+      last = new CandleBuilder(t, price, tsMs);
       this.candles.push(last);
       if (this.candles.length > max) this.candles.splice(0, this.candles.length - max);
     }
-    last.add(price, size);
+    last.add(price, size, notional, tsMs);
     this.changed.add(last);
     // Nobody took the changes (no subscriber): forget them, a new subscriber starts from a snapshot.
     if (this.changed.size > max) this.changed.clear();
@@ -162,10 +210,14 @@ export class Tape {
     return t;
   }
 
-  /** Takes trades from the platform; prices and sizes must be exact decimal text (else the trade is dropped). */
+  /**
+   * Takes trades from the platform; prices and sizes must be exact decimal text and `tsMs` a finite time (else
+   * the trade is dropped).
+   */
   add(batch: TradeBatch): void {
     const tape = this.tape(batch.venue, batch.symbol);
     for (const trade of batch.trades) {
+      if (!Number.isFinite(trade.tsMs)) continue;
       let price: Decimal;
       let size: Decimal;
       try {
@@ -177,7 +229,8 @@ export class Tape {
       const copy: WsTrade = { id: trade.id, price: trade.price, size: trade.size, side: trade.side, tsMs: trade.tsMs };
       tape.trades.push(copy);
       tape.pending.push(copy);
-      for (const s of tape.series.values()) s.add(copy, price, size, this.maxCandles);
+      const notional = price.mul(size);
+      for (const s of tape.series.values()) s.add(trade.tsMs, price, size, notional, this.maxCandles);
     }
     if (tape.trades.length > this.maxTrades) tape.trades.splice(0, tape.trades.length - this.maxTrades);
     // Bounded too: a channel nobody reads never takes its pending trades.
