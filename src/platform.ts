@@ -10,7 +10,7 @@
  */
 import type { QobConfig, VenueConfig } from './config/types.ts';
 import { qobError } from './core/errors.ts';
-import { bookDelta, bookSnapshot, type MarketEvent, trade } from './domain/index.ts';
+import { bookDelta, bookSnapshot, type MarketEvent, type TradeEvent, trade } from './domain/index.ts';
 import { buildGateway, listenGateway, type RunningGateway } from './gateway/index.ts';
 import type {
   BookRef,
@@ -33,7 +33,7 @@ import { type SimConnection, SimExchange } from './sim/exchange.ts';
 import { openStore as openSqlStore, type RetentionPolicy, type SqlStore } from './store/index.ts';
 import type { VenueEndpoints } from './venues/connector-spec.ts';
 import type { FeedHandlerFactory, TrackedBook, VenueFeedHandler } from './venues/feed-handler.ts';
-import { VENUES, type VenueRegistration } from './venues/index.ts';
+import { feedRegistration, VENUES, type VenueRegistration } from './venues/index.ts';
 import { createSimFeedHandler, type SimFeedHandler } from './venues/sim/index.ts';
 import { parseFrame } from './venues/sim/wire.ts';
 
@@ -282,6 +282,8 @@ export class LiveVenue {
   private readonly seenUpdates = new Map<string, number>();
   private readonly lastRate = new Map<string, number>();
   private readonly metricUpdates = new Map<string, number>();
+  private readonly tradeListeners = new Set<(trade: TradeEvent) => void>();
+  private tradeCount = 0;
   private frames = 0;
   private lastFrames = 0;
   private lastStatusMs: number | undefined;
@@ -328,9 +330,32 @@ export class LiveVenue {
       },
       onStatus: (st) => this.onStatus(st),
       onAlert: (a) => deps.log.warn({ alert: a }, `${a.venue} ${a.symbol}: ${a.reason}`),
+      // Trades come through the connector's dedup (a repeated frame, a rotation's overlap): each once.
+      onTrade: (t) => this.deliverTrade(t),
       ...(deps.createSocket === undefined ? {} : { createSocket: deps.createSocket }),
       ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     });
+  }
+
+  /** Trades delivered so far (each once). */
+  get trades(): number {
+    return this.tradeCount;
+  }
+
+  /**
+   * Calls `listener` with each public trade of this venue's books, once per (symbol, trade id): they come
+   * from the connector's `onTrade`, never straight from a handler. Returns the function that stops it.
+   */
+  onTrade(listener: (trade: TradeEvent) => void): () => void {
+    this.tradeListeners.add(listener);
+    return () => {
+      this.tradeListeners.delete(listener);
+    };
+  }
+
+  private deliverTrade(t: TradeEvent): void {
+    this.tradeCount++;
+    for (const l of this.tradeListeners) l(t);
   }
 
   /** Wraps the venue's handler to note when each book last applied an update (receive time). */
@@ -585,6 +610,17 @@ export interface PlatformMarketData extends MarketDataSource {
 
 const SIM_REASON = 'in process (simulated exchange, no network)';
 
+/** Hands one live trade to a tape listener; a trade whose aggressor the venue does not say has no tape side. */
+function liveTradeBatch(venue: string, t: TradeEvent, listener: (batch: TradeBatch) => void): void {
+  if (t.aggressor === 'unknown') return;
+  const id = t.tradeId ?? `${t.tsRecvMs}:${t.recvSeq}`;
+  listener({
+    venue,
+    symbol: t.symbol,
+    trades: [{ id, price: t.price, size: t.size, side: t.aggressor, tsMs: t.tsEventMs ?? t.tsRecvMs }],
+  });
+}
+
 /**
  * The gateway's `MarketDataSource` over a sim venue and live venues. Books are read live; the status
  * (rates, ages) is the one the entry point last took and published, so the API never disturbs the rates
@@ -627,9 +663,14 @@ export function createMarketData(options: MarketDataOptions): PlatformMarketData
     publish(status) {
       latest = status;
     },
-    // Trades for the WebSocket trades and candles channels: the sim exchange's trade stream.
+    // Trades for the WebSocket trades and candles channels: the sim exchange's trade stream and the live
+    // venues' trades (each once: they come through the connector's dedup).
     onTrades(listener) {
-      return sim === undefined ? () => {} : onSimTrades(sim.exchange, listener);
+      const stops = (live?.venues ?? []).map((v) => v.onTrade((t) => liveTradeBatch(v.venue, t, listener)));
+      if (sim !== undefined) stops.push(onSimTrades(sim.exchange, listener));
+      return () => {
+        for (const stop of stops) stop();
+      };
     },
     venues() {
       const out: VenueView[] = [];
@@ -768,7 +809,8 @@ export interface Platform {
   startApi(options?: ApiOptions): Promise<PlatformApi>;
   /**
    * Opens the store of `config.store` (undefined when its engine is `none`) and records into it what the
-   * sim venues carry (those created before and after), through the bounded writer: never waited for.
+   * sim venues carry and the live venues' trades, each once (venues started before and after), through the
+   * bounded writer: never waited for.
    * Runs retention every `store.retentionIntervalMs` (needs `deps.clock`). Opening it twice is an error.
    */
   openStore(options?: { readonly dataDir?: string }): Promise<PlatformStore | undefined>;
@@ -862,6 +904,7 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
   const log = moduleLogger(logger, 'platform');
   let stored: PlatformStore | undefined;
   let recordSim: ((m: SimVenue) => void) | undefined;
+  let recordLive: ((v: LiveVenue) => void) | undefined;
 
   return {
     config,
@@ -904,10 +947,12 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
           ...(entry?.wsBase === undefined ? {} : { wsBase: entry.wsBase }),
           ...(entry?.restBase === undefined ? {} : { restBase: entry.restBase }),
         };
-        const reg = registry.find((r) => r.id === id);
+        // `book: "l3"` runs the venue's order-by-order feed (registered as `<id>-l3`), served as its L2 view.
+        const reg = feedRegistration(registry, id, entry?.book);
         const v = new LiveVenue(id, reg, selection.symbols ?? entry?.symbols ?? [], endpoints, liveDeps);
         started.push(v);
         lives.push(v);
+        recordLive?.(v);
         log.debug({ venue: id, unavailable: v.unavailable }, 'live venue started');
       }
       let done = false;
@@ -1013,6 +1058,7 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
         close() {
           closing ??= (async () => {
             recordSim = undefined;
+            recordLive = undefined;
             for (const stop of stops) stop();
             if (timer !== undefined && clock !== undefined) clock.clearTimeout(timer as never);
             timer = undefined;
@@ -1025,6 +1071,11 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
         stops.push(recordSimFeed(m.exchange, append, () => overflow++));
       };
       for (const m of markets) recordSim(m);
+      // Live venues' trades, each once (the connector drops repeats before they get here).
+      recordLive = (v) => {
+        stops.push(v.onTrade(append));
+      };
+      for (const v of lives) recordLive(v);
       stored = handle;
       log.debug({ engine: sc.engine, where: handle.where }, 'store open');
       return handle;

@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { L2Book } from '../../src/book/l2-book.ts';
-import { formatScaled } from '../../src/core/fixed.ts';
+import { canonicalDecimal, formatScaled } from '../../src/core/fixed.ts';
 import { type L2StreamDelta, L2StreamGenerator, type L2StreamLevel } from '../../src/sim/l2-stream.ts';
 import { bitfinexChecksum } from '../../src/venues/bitfinex/checksum.ts';
 import { krakenChecksum } from '../../src/venues/kraken/checksum.ts';
@@ -267,8 +267,11 @@ function okx(o: SynthOptions): Workload {
   const t = new TrueBook(o.seed + 2, 380, '0.00000001');
   const conn = 'okx.ws.0';
   const arg = { channel: 'books', instId: 'BTC-USDT' };
-  const ext = (l: L2StreamLevel) => [l[0], l[1], '0', Number(l[1]) === 0 ? '0' : '3'];
-  const checksum = () => okxChecksum(t.top('bid', 25), t.top('ask', 25));
+  // OKX writes prices and sizes in their shortest form (`30244`, `0.08`, `0` for a delete), as in the real
+  // capture (../shared/fixtures/okx); the checksum is over that same text.
+  const canon = (l: readonly [string, string]): [string, string] => [canonicalDecimal(l[0]), canonicalDecimal(l[1])];
+  const ext = (l: L2StreamLevel) => [...canon(l), '0', Number(l[1]) === 0 ? '0' : '3'];
+  const checksum = () => okxChecksum(t.top('bid', 25).map(canon), t.top('ask', 25).map(canon));
   let seqId = 9_000_000;
   const snap = t.snapshot();
   const events: Ev[] = [

@@ -57,6 +57,7 @@ export const CONFIG_SCHEMA: ObjectSchema = {
           },
           symbols: { kind: 'array', items: { kind: 'string', check: symbolProblem } },
           enabled: { kind: 'boolean' },
+          book: { kind: 'string', optional: true, enum: ['l2', 'l3'] },
           wsBase: { kind: 'string', optional: true, check: (v) => urlProblem(v, ['ws:', 'wss:']) },
           restBase: { kind: 'string', optional: true, check: (v) => urlProblem(v, ['http:', 'https:']) },
           apiKey: { kind: 'secret', optional: true },

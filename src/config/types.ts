@@ -9,6 +9,8 @@ export interface VenueConfig {
   /** Instruments in our normalized form, for example `BTC-USDT`. */
   readonly symbols: readonly string[];
   readonly enabled: boolean;
+  /** Which feed runs: `l2` price levels (default) or `l3` order by order, L2 derived (docs/ADD_A_VENUE.md). */
+  readonly book?: 'l2' | 'l3';
   /** Overrides the live connector's WebSocket base URL (`ws://` or `wss://`), e.g. a local venue emulator. */
   readonly wsBase?: string;
   /** Overrides the live connector's REST base URL (`http://` or `https://`). */

@@ -31,6 +31,7 @@ import { type BackoffOptions, backoffDelayMs, type Clock, type Random, type Time
 import { type ConnectionStatus, ManagedConnection, type SocketFactory } from './connection.ts';
 import type { RawRecord, RawTap } from './raw-record.ts';
 import { type FetchLike, RestClient } from './rest.ts';
+import { TradeDedup } from './trade-dedup.ts';
 
 export type ConnectorState =
   | 'connecting'
@@ -117,16 +118,17 @@ export interface ConnectorOptions {
   /** Planned rotations open, subscribe and sync the new socket before closing the old one (default true). */
   readonly makeBeforeBreak?: boolean;
   /**
-   * Public trades of every book, in the venue's order. Across a make-before-break rotation each trade is
-   * delivered once: while both sockets stream, the serving one's trades are delivered and the replacement's
-   * are held; at the switch the held trades the old socket never delivered follow, and later repeats (same
-   * symbol and trade id) are dropped. Trades without an id cannot be matched and are delivered as they come.
+   * Public trades of every book, in the venue's order, each delivered once: a repeat (same symbol and
+   * trade id among the newest `tradeDedupWindow` of its symbol, see trade-dedup.ts) is dropped, whether
+   * the venue sent the frame twice or two sockets overlap in a make-before-break rotation. While both
+   * sockets stream, the serving one's trades are delivered and the replacement's are held; at the switch
+   * the held trades the old socket never delivered follow. Trades without an id cannot be matched and are
+   * delivered as they come.
    */
   readonly onTrade?: (trade: TradeEvent) => void;
+  /** Trade ids remembered per symbol to drop repeats (default `TRADE_DEDUP_WINDOW`, 4096). */
+  readonly tradeDedupWindow?: number;
 }
-
-/** Trade keys remembered to drop repeats across a rotation. */
-const RECENT_TRADES = 4096;
 
 /** Records of a candidate socket held back from the tap until promotion; beyond this it is promoted at once. */
 const MAX_CANDIDATE_RECORDS = 100_000;
@@ -193,8 +195,8 @@ export class VenueConnector {
   /** Instrument responses, fed to every handler created later. */
   private readonly metaHttp: { url: string; body: string; tsRecvMs: number }[] = [];
   private readonly spareHandler: VenueFeedHandler;
-  /** Keys (`symbol|tradeId`) of the trades delivered lately, oldest first (bounded by RECENT_TRADES). */
-  private readonly recentTrades = new Set<string>();
+  /** The trades delivered lately, per symbol (bounded), to drop repeats. */
+  readonly tradeDedup: TradeDedup;
   private venueState: ConnectorState | undefined;
   private epochCounter = 0;
   private started = false;
@@ -208,6 +210,7 @@ export class VenueConnector {
     this.clock = options.clock;
     this.timers = new TimerSet(options.clock);
     this.endpoints = { ...options.spec.defaultEndpoints, ...options.endpoints };
+    this.tradeDedup = new TradeDedup(options.tradeDedupWindow);
     this.spareHandler = options.handlerFactory({ onBadFrame: (e, conn) => this.o.onBadFrame?.(e, conn) });
     this.rest = new RestClient({
       venue: this.venue,
@@ -394,18 +397,9 @@ export class VenueConnector {
     return h;
   }
 
-  /** Delivers a trade unless the same (symbol, trade id) was delivered lately (a rotation's overlap). */
+  /** Delivers a trade unless the same (symbol, trade id) was delivered lately (a repeated frame, a rotation's overlap). */
   private deliverTrade(t: TradeEvent): void {
-    if (t.tradeId !== null) {
-      const key = `${t.symbol}|${t.tradeId}`;
-      if (this.recentTrades.has(key)) return;
-      this.recentTrades.add(key);
-      if (this.recentTrades.size > RECENT_TRADES) {
-        const oldest = this.recentTrades.values().next().value;
-        if (oldest !== undefined) this.recentTrades.delete(oldest);
-      }
-    }
-    this.o.onTrade?.(t);
+    if (this.tradeDedup.accept(t)) this.o.onTrade?.(t);
   }
 
   private handlerOf(conn: ManagedConnection): VenueFeedHandler {

@@ -6,6 +6,8 @@
  * `Pacer` waits before each one, so reports and book hashes are the same at every speed.
  */
 import { type QobError, qobError } from '../core/errors.ts';
+import type { TradeEvent } from '../domain/events.ts';
+import { TradeDedup } from '../ingest/trade-dedup.ts';
 import type { BookReport, VenueFeedHandler } from '../venues/feed-handler.ts';
 import { VENUES, venueByCaptureName, venueById } from '../venues/index.ts';
 import { type CaptureRecord, readCapture } from './capture.ts';
@@ -23,6 +25,12 @@ export interface ReplayOptions {
   readonly clock?: ReplayClock;
   /** Aborting it stops the replay with QOB_ERR_ABORTED. */
   readonly signal?: AbortSignal;
+  /**
+   * Public trades, each once per venue: repeats (the same symbol and trade id among the newest of its
+   * symbol, src/ingest/trade-dedup.ts) are dropped as the live connector drops them, e.g. a frame the
+   * venue sent twice or a rotation's overlap in a recording.
+   */
+  readonly onTrade?: (trade: TradeEvent) => void;
 }
 
 export interface ReplayReport {
@@ -35,6 +43,8 @@ export interface ReplayReport {
   readonly malformed: number;
   /** Frames of a type the handler does not use. */
   readonly unknown: number;
+  /** Public trades the handler emitted, each counted once (repeats dropped as the live connector does). */
+  readonly trades: number;
   readonly books: BookReport[];
 }
 
@@ -46,7 +56,8 @@ export async function runReplay(path: string, options: ReplayOptions = {}): Prom
   let handler: VenueFeedHandler | undefined;
   let venueId = options.venue;
   const pending: CaptureRecord[] = [];
-  const create = (id: string): VenueFeedHandler => createHandler(id, options);
+  const trades = new TradeCounter(options);
+  const create = (id: string): VenueFeedHandler => createHandler(id, options, trades);
   if (venueId !== undefined) handler = create(venueId);
 
   const dispatch = (h: VenueFeedHandler, r: CaptureRecord): void => {
@@ -111,10 +122,27 @@ export async function runReplay(path: string, options: ReplayOptions = {}): Prom
   if (handler === undefined || venueId === undefined) {
     throw qobError('QOB_ERR_CAPTURE_FORMAT', 'capture has no header and no venue recognises its frames', { path });
   }
-  return { ...venueReport(venueId, handler, messages), badLines };
+  return { ...venueReport(venueId, handler, messages, trades.count), badLines };
 }
 
-function createHandler(id: string, options: ReplayOptions): VenueFeedHandler {
+/** Counts a venue's trades once each and hands them to `options.onTrade`. */
+class TradeCounter {
+  count = 0;
+  private readonly dedup = new TradeDedup();
+  private readonly onTrade: ((trade: TradeEvent) => void) | undefined;
+
+  constructor(options: ReplayOptions) {
+    this.onTrade = options.onTrade;
+  }
+
+  take(t: TradeEvent): void {
+    if (!this.dedup.accept(t)) return;
+    this.count++;
+    this.onTrade?.(t);
+  }
+}
+
+function createHandler(id: string, options: ReplayOptions, trades: TradeCounter): VenueFeedHandler {
   const reg = venueById(id);
   if (reg === undefined) {
     throw qobError('QOB_ERR_UNKNOWN_VENUE', `no venue ${JSON.stringify(id)}`, {
@@ -122,13 +150,14 @@ function createHandler(id: string, options: ReplayOptions): VenueFeedHandler {
       known: VENUES.map((v) => v.id),
     });
   }
-  return reg.createFeedHandler({ onBadFrame: options.onBadFrame });
+  return reg.createFeedHandler({ onBadFrame: options.onBadFrame, onTrade: (t) => trades.take(t) });
 }
 
-function venueReport(venue: string, handler: VenueFeedHandler, messages: number): VenueReplayReport {
+function venueReport(venue: string, handler: VenueFeedHandler, messages: number, trades: number): VenueReplayReport {
   const books = [...handler.books()].map((b) => b.report());
   books.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
-  return { venue, messages, malformed: handler.counters.malformed, unknown: handler.counters.unknown, books };
+  const { malformed, unknown } = handler.counters;
+  return { venue, messages, malformed, unknown, trades, books };
 }
 
 /** What a replay of one venue found; the cryptofeed `ReplayReport` adds the file's bad lines. */
@@ -162,7 +191,7 @@ export async function replayRecording(
   options: ReplayOptions & { readonly onIssue?: (issue: RecordingIssue) => void } = {},
 ): Promise<RecordingReplayReport> {
   const pacer = new Pacer(options.speed ?? 'max', options.clock, options.signal);
-  const handlers = new Map<string, { handler: VenueFeedHandler; messages: number }>();
+  const handlers = new Map<string, { handler: VenueFeedHandler; messages: number; trades: TradeCounter }>();
   let files = 0;
   let records = 0;
   let badLines = 0;
@@ -184,7 +213,11 @@ export async function replayRecording(
     if (wait !== undefined) await wait;
     records++;
     let h = handlers.get(r.venue);
-    if (h === undefined) handlers.set(r.venue, (h = { handler: createHandler(r.venue, options), messages: 0 }));
+    if (h === undefined) {
+      const trades = new TradeCounter(options);
+      h = { handler: createHandler(r.venue, options, trades), messages: 0, trades };
+      handlers.set(r.venue, h);
+    }
     switch (r.t) {
       case 'connect':
         h.handler.onConnect(r.conn, r.url ?? '', r.tsMs);
@@ -205,8 +238,8 @@ export async function replayRecording(
     }
   }
   const venues = [...handlers.keys()].sort().map((v) => {
-    const h = handlers.get(v) as { handler: VenueFeedHandler; messages: number };
-    return venueReport(v, h.handler, h.messages);
+    const h = handlers.get(v) as { handler: VenueFeedHandler; messages: number; trades: TradeCounter };
+    return venueReport(v, h.handler, h.messages, h.trades.count);
   });
   return { format: 'qob', files, records, badLines, torn, gaps, dropped, venues };
 }

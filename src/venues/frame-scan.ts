@@ -6,9 +6,13 @@
  *   decides. Strings are slices of the frame; level text that outlives the frame goes through `detach`.
  * - `TopChecksumMemo`, the last checksum of a book's top levels, reused while they are unchanged.
  * - CRC-32 over cached per-level fragments (`crcAppend`, `InterleavedCrc`), for the venues' checksums.
+ * - `truncateBook`, `L2Book.truncate` for the usual case of a few levels beyond a fixed depth.
+ * - `FlatLevels`, a delta's levels as offsets into the frame (no per-level arrays, no price strings),
+ *   applied to a book with exactly `L2Book.applyDelta`'s result, errors and atomicity.
  */
 import type { BookSide } from '../book/book-side.ts';
 import type { L2Book, RawLevel } from '../book/l2-book.ts';
+import { sizeIsPositive } from '../core/fixed.ts';
 
 /**
  * V8 makes a slice of 13 or more characters a view that keeps its whole parent string alive, so a size
@@ -135,6 +139,38 @@ export class FrameScanner {
         return out;
       }
       if (c !== 44) return undefined;
+    }
+  }
+
+  /**
+   * `[["p","q"],...]` at the cursor (exactly two strings per level) appended to `out` as one side
+   * (`out.endBids()` separates bids from asks); false when the text is not in that layout.
+   */
+  flatLevels(out: FlatLevels): boolean {
+    const text = this.text;
+    let at = this.at;
+    if (text.charCodeAt(at) !== 91 /* [ */) return false;
+    at++;
+    if (text.charCodeAt(at) === 93 /* ] */) {
+      this.at = at + 1;
+      return true;
+    }
+    for (;;) {
+      if (text.charCodeAt(at) !== 91 || text.charCodeAt(at + 1) !== 34) return false;
+      const p0 = at + 2;
+      const p1 = this.stringEnd(p0);
+      if (p1 < 0 || text.charCodeAt(p1 + 1) !== 44 /* , */ || text.charCodeAt(p1 + 2) !== 34) return false;
+      const q0 = p1 + 3;
+      const q1 = this.stringEnd(q0);
+      if (q1 < 0 || text.charCodeAt(q1 + 1) !== 93) return false;
+      out.push(p0, p1, detach(text.slice(q0, q1)));
+      const c = text.charCodeAt(q1 + 2);
+      at = q1 + 3;
+      if (c === 93) {
+        this.at = at;
+        return true;
+      }
+      if (c !== 44) return false;
     }
   }
 
@@ -428,7 +464,9 @@ export class InterleavedCrc {
 
   /**
    * Fills the next buffers for one side; returns the first position whose level differs from the last
-   * computation's (n when none), or -2 when a fragment could not be built.
+   * computation's (n when none), or -2 when a fragment could not be built. Both computations' levels are
+   * sorted best first, so one walk over the last computation's levels finds every level kept (at any
+   * shift of position) and reuses its fragment.
    */
   private side(top: TopChecksumMemo, src: CrcFragmentSource, which: 0 | 1, n: number, n0: number): number {
     const off = which === 0 ? 0 : this.depth;
@@ -441,18 +479,22 @@ export class InterleavedCrc {
     const ns = this.nextSizes;
     const nf = this.nextFrags;
     let first = -1;
+    let q = 0; // the walk over the last computation's levels (side-relative)
     for (let i = 0; i < n; i++) {
       const j = off + i;
       const p = prices[j] as number;
       const s = sizes[j] as string;
+      // Skip the old levels better than p (bids: higher prices; asks: lower).
+      if (which === 0) while (q < n0 && (cp[off + q] as number) > p) q++;
+      else while (q < n0 && (cp[off + q] as number) < p) q++;
       let f: CrcFragment | undefined;
-      if (i < n0 && cp[j] === p && cs[j] === s && src.current(which, p, cf[j] as CrcFragment)) {
-        f = cf[j];
-      } else {
+      if (q < n0 && cp[off + q] === p && cs[off + q] === s) {
+        f = cf[off + q];
+        if (!src.current(which, p, f as CrcFragment)) f = undefined;
+      }
+      if (f === undefined || q !== i) {
         if (first < 0) first = i;
-        if (i > 0 && i - 1 < n0 && cp[j - 1] === p && cs[j - 1] === s) f = cf[j - 1];
-        else if (i + 1 < n0 && cp[j + 1] === p && cs[j + 1] === s) f = cf[j + 1];
-        if (f === undefined || !src.current(which, p, f)) {
+        if (f === undefined) {
           f = src.fragment(which, p, s);
           if (f === undefined) return -2;
         }
@@ -464,4 +506,171 @@ export class InterleavedCrc {
     if (first >= 0) return first;
     return n0 < 0 ? 0 : Math.min(n, n0);
   }
+}
+
+// ---- flat deltas ------------------------------------------------------------------------------------------
+
+const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 ** i); // as src/core/fixed.ts
+
+/**
+ * `parsePlain(text.slice(start, end), scale)` (src/core/fixed.ts) without the slice: the same value for
+ * the same text, -1 for anything that is not unsigned plain decimal digits, NaN for a non-zero digit
+ * beyond `scale`.
+ */
+export function plainAt(text: string, start: number, end: number, scale: number): number {
+  let i = start;
+  let m = 0;
+  let c = 0;
+  for (; i < end; i++) {
+    c = text.charCodeAt(i) - 48;
+    if (c >>> 0 > 9) break;
+    m = m * 10 + c;
+  }
+  let f = 0;
+  if (i < end) {
+    if (c !== -2 /* . */) return -1;
+    const intDigits = i - start;
+    i++;
+    if (intDigits === 0 && i === end) return -1;
+    let zerosBeyond = true;
+    for (; i < end; i++) {
+      c = text.charCodeAt(i) - 48;
+      if (c >>> 0 > 9) return -1;
+      if (f < scale) {
+        m = m * 10 + c;
+        f++;
+      } else if (c !== 0) zerosBeyond = false;
+    }
+    if (!zerosBeyond) return Number.NaN;
+  } else if (end === start) {
+    return -1;
+  }
+  const r = f === scale ? m : m * (POW10[scale - f] as number);
+  return r > Number.MAX_SAFE_INTEGER ? -1 : r;
+}
+
+/**
+ * One delta's levels as scanned from a frame: bids first, then asks, each as its price's offsets in the
+ * frame text and its size text (detached). Reused from frame to frame: read it before the next scan.
+ */
+export class FlatLevels {
+  text = '';
+  /** Levels held, and how many of them (the first ones) are bids. */
+  n = 0;
+  nb = -1;
+  private p0 = new Int32Array(64);
+  private p1 = new Int32Array(64);
+  private sizes: string[] = new Array<string>(64).fill('');
+  private scaled = new Float64Array(64);
+  private positive = new Uint8Array(64);
+
+  reset(text: string): this {
+    this.text = text;
+    this.n = 0;
+    this.nb = -1;
+    return this;
+  }
+
+  push(p0: number, p1: number, size: string): void {
+    const k = this.n;
+    if (k === this.p0.length) this.grow();
+    this.p0[k] = p0;
+    this.p1[k] = p1;
+    this.sizes[k] = size;
+    this.n = k + 1;
+  }
+
+  /** Marks the levels pushed so far as the bids. */
+  endBids(): void {
+    this.nb = this.n;
+  }
+
+  /** Levels `[from, to)` as `[price, size]` texts (the JSON.parse path's shape). */
+  tuples(from: number, to: number): RawLevel[] {
+    const out: RawLevel[] = new Array(to - from);
+    for (let k = from; k < to; k++) {
+      out[k - from] = [this.text.slice(this.p0[k] as number, this.p1[k] as number), this.sizes[k] as string];
+    }
+    return out;
+  }
+
+  get bids(): RawLevel[] {
+    return this.tuples(0, this.nb);
+  }
+
+  get asks(): RawLevel[] {
+    return this.tuples(this.nb, this.n);
+  }
+
+  /**
+   * `book.applyDelta(bids, asks)`, with the same result, errors and atomicity: every level is validated
+   * (in applyDelta's order: price, then size, bids before asks) before any is applied, and a price the
+   * plain-digits parse cannot take at the book's scale hands the whole delta to applyDelta.
+   */
+  apply(book: L2Book): void {
+    const n = this.n;
+    const nb = this.nb;
+    const text = this.text;
+    const scale = book.priceScale;
+    const p0 = this.p0;
+    const p1 = this.p1;
+    const sizes = this.sizes;
+    const scaled = this.scaled;
+    const positive = this.positive;
+    for (let k = 0; k < n; k++) {
+      const p = plainAt(text, p0[k] as number, p1[k] as number, scale);
+      if (!(p > 0)) {
+        book.applyDelta(this.bids, this.asks);
+        return;
+      }
+      scaled[k] = p;
+      positive[k] = sizeIsPositive(sizes[k] as string) ? 1 : 0; // throws applyDelta's error for this size
+    }
+    const bids = book.side('bid');
+    const asks = book.side('ask');
+    for (let k = 0; k < n; k++) {
+      (k < nb ? bids : asks).set(scaled[k] as number, positive[k] === 1 ? (sizes[k] as string) : null);
+    }
+    book.updates += n;
+  }
+
+  private grow(): void {
+    const cap = this.p0.length * 2;
+    const p0 = new Int32Array(cap);
+    p0.set(this.p0);
+    this.p0 = p0;
+    const p1 = new Int32Array(cap);
+    p1.set(this.p1);
+    this.p1 = p1;
+    this.scaled = new Float64Array(cap);
+    this.positive = new Uint8Array(cap);
+    for (let k = this.sizes.length; k < cap; k++) this.sizes.push('');
+  }
+}
+
+// ---- fixed-depth books ------------------------------------------------------------------------------------
+
+/**
+ * `book.truncate(depth)` (the same levels remain, the same errors): when a side holds only a few levels
+ * beyond `depth`, as after most deltas of a fixed-depth feed, they are removed one by one from the worst
+ * end, which is several times cheaper than the truncate's block compaction.
+ */
+export function truncateBook(book: L2Book, depth: number): void {
+  if (!Number.isInteger(depth) || depth < 0) {
+    book.truncate(depth); // the typed error, or infinity (nothing to drop)
+    return;
+  }
+  const xb = book.bids.length - depth;
+  const xa = book.asks.length - depth;
+  if (xb <= 0 && xa <= 0) return;
+  if (xb > 8 || xa > 8) {
+    book.truncate(depth);
+    return;
+  }
+  dropWorst(book.bids, xb);
+  dropWorst(book.asks, xa);
+}
+
+function dropWorst(side: BookSide, n: number): void {
+  for (let k = 0; k < n; k++) side.set(side.priceAt(side.length - 1), null);
 }

@@ -1,5 +1,5 @@
 /**
- * The venues' frame scanners (src/venues/{okx,kraken,bitfinex,bybit}/fast-book.ts) change only speed:
+ * The venues' frame scanners (src/venues/{okx,kraken,bitfinex,bybit,bitstamp,coinbase}/fast-book.ts) change only speed:
  * a handler fed a session's frames as the venue writes them (scanned) ends with exactly the books, book
  * reports, counters and typed errors of a handler fed the same frames with one space after their first
  * character, which every scanner declines and JSON.parse accepts (the validating path). Sessions are the
@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { type Ev, SYNTHETIC } from '../../bench/lib/ingest-frames.ts';
 import type { QobError } from '../../src/core/errors.ts';
@@ -63,7 +64,7 @@ function assertSame(venue: string, events: readonly Ev[], frame: (data: string, 
   return fast;
 }
 
-const VENUES = ['okx', 'kraken', 'bitfinex', 'bybit'] as const;
+const VENUES = ['okx', 'kraken', 'bitfinex', 'bybit', 'bitstamp', 'coinbase'] as const;
 
 for (const venue of VENUES) {
   test(`${venue}: scanned and JSON.parse'd frames give the same books, reports, counters and errors on a valid stream`, () => {
@@ -170,6 +171,8 @@ const CAPTURES: readonly (readonly [string, string])[] = [
   ['kraken', 'kraken/cryptofeed_KRAKEN.books.jsonl'],
   ['bitfinex', 'bitfinex/cryptofeed_BITFINEX.jsonl'],
   ['bybit', 'bybit/cryptofeed_BYBIT.books.jsonl'],
+  ['bitstamp', 'bitstamp/cryptofeed_BITSTAMP.books.jsonl'],
+  ['coinbase', 'coinbase/cryptofeed_COINBASE.jsonl.gz'],
 ];
 
 for (const [venue, rel] of CAPTURES) {
@@ -177,7 +180,9 @@ for (const [venue, rel] of CAPTURES) {
     const p = fixture(rel);
     if (p === undefined) return t.skip('../shared/fixtures absent');
     const events: Ev[] = [];
-    for (const line of readFileSync(p, 'utf8').split('\n')) {
+    const raw = readFileSync(p);
+    const text = (p.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+    for (const line of text.split('\n')) {
       if (line === '') continue;
       const r = JSON.parse(line) as {
         t: string;

@@ -211,6 +211,38 @@ function bitfinex(): Session {
   };
 }
 
+/** Bitfinex R0 raw books: each level token becomes one order `[ORDER_ID, PRICE, AMOUNT]`; a zero size removes one. */
+function bitfinexRaw(): Session {
+  const h = handler('bitfinex-l3');
+  h.onConnect('c', 'wss://api-pub.bitfinex.com/ws/2', 0);
+  h.onSend('c', '{"event":"conf","flags":65536}', 0);
+  h.onFrame('c', '{"event":"conf","status":"OK","flags":65536}', 0);
+  h.onFrame(
+    'c',
+    '{"event":"subscribed","channel":"book","chanId":17,"symbol":"tBTCUSD","prec":"R0","freq":"F0","len":"250","pair":"BTCUSD"}',
+    0,
+  );
+  let seq = 1;
+  let id = 10;
+  h.onFrame('c', `[17,[[1,100,3],[2,101,-1.5],[3,102,-2]],${seq++}]`, 1);
+  const entry = (p: Tok, q: Tok, ask: boolean) => {
+    if (q.kind === 'str' && /^0(\.0*)?$/.test(q.v)) return `[${id++},0,${ask ? -1 : 1}]`;
+    const amount = n(q);
+    return `[${id++},${n(p)},${ask ? (amount.startsWith('-') ? amount.slice(1) : `-${amount}`) : amount}]`;
+  };
+  return {
+    h,
+    update: (b, a) => {
+      for (const [p, q] of b) h.onFrame('c', `[17,${entry(p, q, false)},${seq++}]`, 2);
+      for (const [p, q] of a) h.onFrame('c', `[17,${entry(p, q, true)},${seq++}]`, 2);
+    },
+    snapshot: (b, a) => {
+      const es = [...b.map(([p, q]) => entry(p, q, false)), ...a.map(([p, q]) => entry(p, q, true))];
+      h.onFrame('c', `[17,[${es.join(',')}],${seq++}]`, 2);
+    },
+  };
+}
+
 function binance(id: 'binance' | 'binance-usdm'): () => Session {
   const futures = id === 'binance-usdm';
   const ws = futures
@@ -321,6 +353,50 @@ function bitstamp(): Session {
   };
 }
 
+/** Bitstamp live_orders: each level token becomes one `order_created` (a zero size deletes an order). */
+function bitstampL3(): Session {
+  const h = handler('bitstamp-l3');
+  const url = 'https://www.bitstamp.net/api/v2/order_book/btcusd/?group=2';
+  let micros = 1641343680000000;
+  let id = 10;
+  h.onConnect('c', 'wss://ws.bitstamp.net', 0);
+  h.onSend('c', '{"event":"bts:subscribe","data":{"channel":"live_orders_btcusd"}}', 0);
+  h.onFrame('c', '{"event":"bts:subscription_succeeded","channel":"live_orders_btcusd","data":{}}', 0);
+  h.onHttp(
+    url,
+    `{"timestamp":"1641343680","microtimestamp":"${micros}","bids":[["100","3","1"]],"asks":[["101","1.5","2"],["102","2","3"]]}`,
+    1,
+  );
+  const orders = (ls: readonly Level[]) => ls.map(([p, q]) => `[${s(p)},${s(q)},"${id++}"]`).join(',');
+  return {
+    h,
+    update: (b, a) => {
+      for (const [side, ls] of [
+        [0, b],
+        [1, a],
+      ] as const) {
+        for (const [p, q] of ls) {
+          micros++;
+          const zero = q.kind === 'str' && /^0(\.0*)?$/.test(q.v);
+          h.onFrame(
+            'c',
+            `{"data":{"id":${id},"id_str":"${id++}","order_type":${side},"datetime":"1641343681","microtimestamp":"${micros}","amount":${n(q)},"amount_str":${s(q)},"price":${n(p)},"price_str":${s(p)}},"channel":"live_orders_btcusd","event":"${zero ? 'order_deleted' : 'order_created'}"}`,
+            2,
+          );
+        }
+      }
+    },
+    snapshot: (b, a) => {
+      micros++;
+      h.onHttp(
+        url,
+        `{"timestamp":"1641343681","microtimestamp":"${micros}","bids":[${orders(b)}],"asks":[${orders(a)}]}`,
+        2,
+      );
+    },
+  };
+}
+
 function simVenue(): Session {
   const h = handler('sim');
   let seq = 5;
@@ -375,6 +451,17 @@ const SCENARIOS: Readonly<Record<string, Scenario>> = {
       '[17,"hb",6]',
     ],
   },
+  'bitfinex-l3': {
+    start: bitfinexRaw,
+    samples: [
+      '{"event":"subscribed","channel":"book","chanId":17,"symbol":"tBTCUSD","prec":"R0","freq":"F0","len":"250","pair":"BTCUSD"}',
+      '[17,[[1,100,3],[2,101,-1.5],[3,102,-2]],2]',
+      '[17,[4,100.5,0.25],3]',
+      '[17,[2,0,-1],4]',
+      '[17,"cs",-1246734568,5]',
+      '[17,"hb",6]',
+    ],
+  },
   binance: {
     start: binance('binance'),
     httpUrl: 'https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=1000',
@@ -415,6 +502,16 @@ const SCENARIOS: Readonly<Record<string, Scenario>> = {
     samples: [
       '{"data":{"timestamp":"1641343681","microtimestamp":"1641343680000001","bids":[["100.5","1"]],"asks":[["101","0.00000000"]]},"channel":"diff_order_book_btcusd","event":"data"}',
       '{"timestamp":"1641343681","microtimestamp":"1641343680000009","bids":[["100","3"]],"asks":[["101","1.5"]]}',
+      '{"event":"bts:request_reconnect","channel":"","data":""}',
+    ],
+  },
+  'bitstamp-l3': {
+    start: bitstampL3,
+    httpUrl: 'https://www.bitstamp.net/api/v2/order_book/btcusd/?group=2',
+    samples: [
+      '{"data":{"id":7,"id_str":"7","order_type":0,"datetime":"1641343681","microtimestamp":"1641343680000001","amount":1,"amount_str":"1","price":100.5,"price_str":"100.5"},"channel":"live_orders_btcusd","event":"order_created"}',
+      '{"data":{"id":2,"id_str":"2","order_type":1,"datetime":"1641343681","microtimestamp":"1641343680000002","amount":0,"amount_str":"0","price":101,"price_str":"101"},"channel":"live_orders_btcusd","event":"order_deleted"}',
+      '{"timestamp":"1641343681","microtimestamp":"1641343680000009","bids":[["100","3","1"]],"asks":[["101","1.5","2"]]}',
       '{"event":"bts:request_reconnect","channel":"","data":""}',
     ],
   },

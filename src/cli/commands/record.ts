@@ -83,7 +83,7 @@ Exit codes: 0 ok, 2 error.`,
       ...(values['ws-base'] === undefined ? {} : { wsBase: values['ws-base'] }),
       ...(values['rest-base'] === undefined ? {} : { restBase: values['rest-base'] }),
     };
-    const source = liveSource(reg, symbols, endpoints, io);
+    const { source, trades } = liveSource(reg, symbols, endpoints, io);
     const recorder = new Recorder({
       dir: out,
       venues: [venue],
@@ -102,8 +102,8 @@ Exit codes: 0 ok, 2 error.`,
       const stats = await recordSource(source, recorder, stop.signal);
       io.stdout.write(
         values.json
-          ? `${JSON.stringify({ venue, out, ...stats })}\n`
-          : `qob record: ${stats.written} records in ${stats.files} files (${stats.bytes} bytes), ${stats.dropped} dropped, ${stats.gaps} gap markers\n`,
+          ? `${JSON.stringify({ venue, out, ...stats, trades: trades() })}\n`
+          : `qob record: ${stats.written} records in ${stats.files} files (${stats.bytes} bytes), ${stats.dropped} dropped, ${stats.gaps} gap markers, ${trades()} trades\n`,
       );
     } finally {
       if (deadline !== undefined) clearTimeout(deadline);
@@ -122,13 +122,17 @@ function liveVenues(): string[] {
   return VENUES.filter((v) => v.connector !== undefined).map((v) => v.id);
 }
 
-/** The venue's live connector as a `RawSource`: started by `run`, closed when the signal aborts. */
+/**
+ * The venue's live connector as a `RawSource`: started by `run`, closed when the signal aborts. The raw
+ * frames are recorded as received (a repeated frame too); `trades` counts the trades once each, through
+ * the connector's dedup, as `qob replay` counts them.
+ */
 function liveSource(
   reg: VenueRegistration,
   symbols: readonly string[],
   endpoints: Partial<VenueEndpoints>,
   io: CliIO,
-): RawSource {
+): { readonly source: RawSource; trades(): number } {
   const spec = reg.connector;
   if (spec === undefined) {
     throw qobError(
@@ -137,7 +141,8 @@ function liveSource(
       { venue: reg.id },
     );
   }
-  return {
+  let trades = 0;
+  const source: RawSource = {
     run: (tap, signal) =>
       new Promise<void>((resolve) => {
         if (signal.aborted) return resolve();
@@ -150,6 +155,9 @@ function liveSource(
           random: systemRandom,
           tap,
           signal,
+          onTrade: () => {
+            trades++;
+          },
           onStatus: (s) => {
             if (s.scope !== 'book')
               io.stderr.write(`qob record: ${s.scope} ${s.conn ?? s.venue} ${s.status}: ${s.reason}\n`);
@@ -166,4 +174,5 @@ function liveSource(
         );
       }),
   };
+  return { source, trades: () => trades };
 }

@@ -25,7 +25,7 @@ export const replayCommand: Command = {
 
 Replays a cryptofeed capture (.jsonl, .jsonl.gz or .jsonl.zst) or a qob recording (a .qobrec.zst file or a
 directory written by qob record, see docs/RECORDING.md) through the venues' own feed handlers, the same code
-a live connection runs, and reports each book rebuilt: updates, checksums verified and failed, sequence
+a live connection runs, and reports each book rebuilt (and the trades, each counted once): updates, checksums verified and failed, sequence
 gaps, resyncs, crossed books, best bid/ask and a hash of the final book. The report does not depend on the
 speed: records are always handed over one by one in file order.
 
@@ -129,7 +129,7 @@ function problemsLine(books: readonly BookReport[]): string {
 /** The readable form of a replay report: a summary line, then one table row per book. */
 export function formatReplayReport(r: ReplayReport): string {
   const out = [
-    `venue ${r.venue}: ${r.messages} messages, ${r.books.length} books, ${r.badLines} bad lines, ${r.malformed} malformed frames, ${r.unknown} unknown frames`,
+    `venue ${r.venue}: ${r.messages} messages, ${r.books.length} books, ${r.badLines} bad lines, ${r.malformed} malformed frames, ${r.unknown} unknown frames, ${r.trades} trades`,
     '',
     ...bookTable(r.books),
     '',
@@ -146,7 +146,7 @@ export function formatRecordingReplayReport(r: RecordingReplayReport): string {
   for (const v of r.venues) {
     out.push(
       '',
-      `venue ${v.venue}: ${v.messages} messages, ${v.books.length} books, ${v.malformed} malformed frames, ${v.unknown} unknown frames`,
+      `venue ${v.venue}: ${v.messages} messages, ${v.books.length} books, ${v.malformed} malformed frames, ${v.unknown} unknown frames, ${v.trades} trades`,
       '',
       ...bookTable(v.books),
     );

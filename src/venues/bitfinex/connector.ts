@@ -89,12 +89,22 @@ export interface BitfinexConnectorOptions {
 }
 
 export function createBitfinexConnectorSpec(options: BitfinexConnectorOptions = {}): VenueConnectorSpec {
-  const len = options.len ?? BITFINEX_DEFAULT_LEN;
-  if (!LENGTHS.has(len)) throw malformedMessage('bitfinex', `unsupported book len ${len} (1, 25, 100 or 250)`, { len });
+  return bitfinexBookSpec('P0', options.len ?? BITFINEX_DEFAULT_LEN);
+}
+
+/**
+ * The spec of `book` channels of precision `prec` (P0 price levels, R0 raw orders: l3-connector.ts) and
+ * `trades`, per symbol, on connections of at most BITFINEX_SYMBOLS_PER_CONNECTION symbols.
+ */
+export function bitfinexBookSpec(prec: 'P0' | 'R0', len: number): VenueConnectorSpec {
+  const what = prec === 'R0' ? 'raw book' : 'book';
+  if (!LENGTHS.has(len))
+    throw malformedMessage('bitfinex', `unsupported ${what} len ${len} (1, 25, 100 or 250)`, { len });
   const conf = JSON.stringify({ event: 'conf', flags: FLAG_SEQ_ALL | FLAG_CHECKSUM });
   const subscribe = (symbol: string) =>
-    JSON.stringify({ event: 'subscribe', channel: 'book', symbol, prec: 'P0', freq: 'F0', len: String(len) });
+    JSON.stringify({ event: 'subscribe', channel: 'book', symbol, prec, freq: 'F0', len: String(len) });
   const trades = (symbol: string) => JSON.stringify({ event: 'subscribe', channel: 'trades', symbol });
+  const idPrefix = prec === 'R0' ? 'bitfinex.raw' : 'bitfinex.ws';
   return {
     venue: 'bitfinex',
     defaultEndpoints: { wsBase: 'wss://api-pub.bitfinex.com', restBase: 'https://api-pub.bitfinex.com' },
@@ -105,7 +115,7 @@ export function createBitfinexConnectorSpec(options: BitfinexConnectorOptions = 
       for (let i = 0; i < uniq.length; i += BITFINEX_SYMBOLS_PER_CONNECTION) {
         const chunk = uniq.slice(i, i + BITFINEX_SYMBOLS_PER_CONNECTION);
         plans.push({
-          id: `bitfinex.ws.${plans.length}`,
+          id: `${idPrefix}.${plans.length}`,
           url: `${endpoints.wsBase}/ws/2`,
           symbols: chunk,
           onOpen: [conf, ...chunk.map(subscribe), ...chunk.map(trades)],

@@ -7,17 +7,15 @@
  * message. With conf flag 131072, `["cs", value]` frames carry a checksum of the top 25 levels.
  */
 import type { RawLevel } from '../../book/l2-book.ts';
-import { type QobError, qobError } from '../../core/errors.ts';
-import { type TradeEvent, trade } from '../../domain/events.ts';
 import { BookFeedHandler } from '../book-feed-handler.ts';
 import type { FeedHandlerOptions, TrackedBook, VenueFeedHandler } from '../feed-handler.ts';
-import { TopChecksumMemo } from '../frame-scan.ts';
+import { TopChecksumMemo, truncateBook } from '../frame-scan.ts';
 import { BITFINEX_CHECKSUM_LEVELS, BitfinexChecksumBuilder } from './checksum.ts';
-import { normalizedBitfinexSymbol } from './connector.ts';
+import { BitfinexConnections, type BitfinexConnState, bitfinexUnknown } from './connections.ts';
 import { scanBitfinexBookFrame } from './fast-book.ts';
 import { BitfinexFastChecksum } from './fast-checksum.ts';
+import { bitfinexTradeEvents } from './trades.ts';
 import {
-  type BitfinexTrade,
   type BookBody,
   type BookEntry,
   FLAG_SEQ_ALL,
@@ -26,6 +24,7 @@ import {
   parseBookBody,
   parseChannelFrame,
   parseTradesBody,
+  type TradesBody,
 } from './wire.ts';
 
 export const BITFINEX_VENUE = 'bitfinex';
@@ -52,54 +51,30 @@ interface Channel {
   readonly trades: boolean;
 }
 
-interface ConnState {
-  flags: number;
-  lastSeq: number | undefined;
-  readonly channels: Map<number, Channel>;
-}
+type ConnState = BitfinexConnState<Channel>;
 
 export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
-  private readonly conns = new Map<string, ConnState>();
+  private readonly conns = new BitfinexConnections<Channel>();
 
   constructor(options: FeedHandlerOptions = {}) {
     super(BITFINEX_VENUE, options);
   }
 
   onConnect(conn: string, _url: string, tsRecvMs: number): void {
-    this.conns.set(conn, { flags: 0, lastSeq: undefined, channels: new Map() });
+    this.conns.reset(conn);
     this.invalidateConnection(conn, 'new connection', tsRecvMs);
   }
 
   onSend(conn: string, data: string, _tsMs: number): void {
-    let o: unknown;
-    try {
-      o = JSON.parse(data);
-    } catch {
-      return;
-    }
-    // {"event":"conf","flags":65536}: the flags apply to the frames that follow on this connection.
-    if (isRecord(o) && o.event === 'conf' && typeof o.flags === 'number') this.conn(conn).flags = o.flags;
+    this.conns.onSend(conn, data);
   }
 
   onHttp(_url: string, _body: string, _tsRecvMs: number): void {
     // Reference lists (pairs, currencies) are not needed to keep books.
   }
 
-  private conn(conn: string): ConnState {
-    let s = this.conns.get(conn);
-    if (s === undefined) {
-      s = { flags: 0, lastSeq: undefined, channels: new Map() };
-      this.conns.set(conn, s);
-    }
-    return s;
-  }
-
-  private unknown(what: string): QobError {
-    return qobError('QOB_ERR_UNKNOWN_MESSAGE', `bitfinex: ${what}`, { venue: BITFINEX_VENUE });
-  }
-
   protected handleFrame(conn: string, data: string, ts: number): void {
-    const state = this.conn(conn);
+    const state = this.conns.get(conn);
     // Book frames in the venue's exact layout, without JSON.parse (other channels take the path below).
     const fast = scanBitfinexBookFrame(data, (state.flags & FLAG_SEQ_ALL) !== 0);
     if (fast !== undefined) {
@@ -124,14 +99,14 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
     const f = parseChannelFrame(o, (state.flags & FLAG_SEQ_ALL) !== 0);
     if (f.seq !== undefined) this.checkSequence(state, f.seq, ts);
     const ch = state.channels.get(f.chanId);
-    if (ch === undefined) throw this.unknown(`frame on unknown channel ${f.chanId}`);
+    if (ch === undefined) throw bitfinexUnknown(`frame on unknown channel ${f.chanId}`);
     if (ch.trades) {
       this.onTrades(ch.symbol, parseTradesBody(o, f.end), ts);
       return;
     }
     if (ch.book === undefined) {
       if (o[1] === 'hb') return;
-      throw this.unknown(`${ch.channel} frame (${ch.symbol})`);
+      throw bitfinexUnknown(`${ch.channel} frame (${ch.symbol})`);
     }
     this.onBookBody(ch.book, parseBookBody(o, f.end), ts);
   }
@@ -184,7 +159,7 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
         return;
       }
       default:
-        throw this.unknown(`event ${JSON.stringify(o.event).slice(0, 40)}`);
+        throw bitfinexUnknown(`event ${JSON.stringify(o.event).slice(0, 40)}`);
     }
   }
 
@@ -216,32 +191,9 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
     state.channels.set(chanId, { channel: o.channel, symbol, book, trades });
   }
 
-  /**
-   * Trades are emitted whatever the books' state. The snapshot (newest first) is emitted oldest first;
-   * `tu` repeats a trade already sent as `te` (same ID), so only `te` is emitted. A bad trade rejects the
-   * whole frame.
-   */
-  private onTrades(symbol: string, body: ReturnType<typeof parseTradesBody>, ts: number): void {
-    if (body.kind === 'heartbeat') return;
-    let raw: readonly BitfinexTrade[];
-    if (body.kind === 'snapshot') raw = [...body.trades].reverse();
-    else if (body.kind === 'te') raw = [body.trade];
-    else return;
-    const sym = normalizedBitfinexSymbol(symbol);
-    const events: TradeEvent[] = new Array(raw.length);
-    for (let i = 0; i < raw.length; i++) {
-      const t = raw[i] as BitfinexTrade;
-      events[i] = trade({
-        venue: BITFINEX_VENUE,
-        symbol: sym,
-        price: t.price,
-        size: t.amount,
-        aggressor: t.side,
-        tradeId: t.id,
-        tsEventMs: t.mts,
-        tsRecvMs: ts,
-      });
-    }
+  /** Trades are emitted whatever the books' state (trades.ts). */
+  private onTrades(symbol: string, body: TradesBody, ts: number): void {
+    const events = bitfinexTradeEvents(BITFINEX_VENUE, symbol, body, ts);
     this.trades += events.length;
     const on = this.options.onTrade;
     if (on !== undefined) for (const e of events) on(e);
@@ -269,7 +221,7 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
     // count == 0 deletes: amount 1 from the bids, -1 from the asks.
     // One level: the book's single-level set is atomic too (a typed error leaves the book as it was).
     tb.book.set(isAsk(e) ? 'ask' : 'bid', e.price, e.count === 0 ? '0' : absText(e.amount));
-    tb.book.truncate(b.len);
+    truncateBook(tb.book, b.len); // tb.book.truncate, cheaper for the level a delta pushes out
     tb.updates++;
     tb.checkCrossed(ts);
   }

@@ -18,20 +18,20 @@
  * were received), which is also the venue's queue order.
  */
 import { crc32 } from 'node:zlib';
-import { L3Book, type L3SnapshotOrder } from '../../book/l3-book.ts';
-import { type QobError, qobError } from '../../core/errors.ts';
+import type { L3Book, L3SnapshotOrder } from '../../book/l3-book.ts';
 import { Decimal } from '../../core/fixed.ts';
-import { type TradeEvent, trade } from '../../domain/events.ts';
 import {
   type FeedHandlerOptions,
   type FrameCounters,
   FrameReporter,
-  TrackedBook,
+  type TrackedBook,
   type VenueFeedHandler,
 } from '../feed-handler.ts';
-import { normalizedBitfinexSymbol } from './connector.ts';
+import { L3TrackedBook } from '../l3-tracked-book.ts';
+import { BitfinexConnections, type BitfinexConnState, bitfinexUnknown } from './connections.ts';
 import { BITFINEX_VENUE } from './feed-handler.ts';
-import { type BitfinexTrade, FLAG_SEQ_ALL, isRecord, malformed, parseChannelFrame, parseTradesBody } from './wire.ts';
+import { bitfinexTradeEvents } from './trades.ts';
+import { FLAG_SEQ_ALL, isRecord, malformed, parseChannelFrame, parseTradesBody, type TradesBody } from './wire.ts';
 
 export const BITFINEX_RAW_CHECKSUM_ORDERS = 25;
 
@@ -42,26 +42,6 @@ export interface RawOrderEntry {
   readonly price: string;
   /** Signed: positive is a bid, negative an ask. */
   readonly amount: string;
-}
-
-/**
- * A tracked book whose L2 `book` is the derived view of an L3 book: invalidating it clears the orders
- * too, so a book that is not `in_sync` never holds orders that could be served as true.
- */
-export class L3TrackedBook extends TrackedBook {
-  readonly l3: L3Book;
-
-  constructor(venue: string, symbol: string, key: string, options: FeedHandlerOptions) {
-    super(venue, symbol, key, options);
-    this.l3 = new L3Book({ unknownOrder: 'count' });
-    // The served L2 book is the L3 book's own derived view (TrackedBook builds a plain one first).
-    (this as { book: TrackedBook['book'] }).book = this.l3.l2;
-  }
-
-  override invalidate(reason: string, tsRecvMs: number): void {
-    this.l3.clear();
-    super.invalidate(reason, tsRecvMs);
-  }
 }
 
 interface RawBook {
@@ -76,11 +56,7 @@ interface Channel {
   readonly trades: boolean;
 }
 
-interface ConnState {
-  flags: number;
-  lastSeq: number | undefined;
-  readonly channels: Map<number, Channel>;
-}
+type ConnState = BitfinexConnState<Channel>;
 
 function num(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw malformed(`${what} must be a finite number`);
@@ -139,7 +115,7 @@ export class BitfinexRawBookHandler implements VenueFeedHandler {
   readonly counters: FrameCounters;
   private readonly frames: FrameReporter;
   private readonly options: FeedHandlerOptions;
-  private readonly conns = new Map<string, ConnState>();
+  private readonly conns = new BitfinexConnections<Channel>();
   private readonly tracked = new Map<string, RawBook>();
   /** Public trades emitted through `options.onTrade`. */
   trades = 0;
@@ -160,20 +136,14 @@ export class BitfinexRawBookHandler implements VenueFeedHandler {
   }
 
   onConnect(conn: string, _url: string, tsRecvMs: number): void {
-    this.conns.set(conn, { flags: 0, lastSeq: undefined, channels: new Map() });
+    this.conns.reset(conn);
     for (const b of this.tracked.values()) {
       if (b.conn === conn && b.tb.status !== 'stale') b.tb.invalidate('new connection', tsRecvMs);
     }
   }
 
   onSend(conn: string, data: string, _tsMs: number): void {
-    let o: unknown;
-    try {
-      o = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (isRecord(o) && o.event === 'conf' && typeof o.flags === 'number') this.conn(conn).flags = o.flags;
+    this.conns.onSend(conn, data);
   }
 
   onHttp(_url: string, _body: string, _tsRecvMs: number): void {
@@ -188,19 +158,6 @@ export class BitfinexRawBookHandler implements VenueFeedHandler {
     }
   }
 
-  private conn(conn: string): ConnState {
-    let s = this.conns.get(conn);
-    if (s === undefined) {
-      s = { flags: 0, lastSeq: undefined, channels: new Map() };
-      this.conns.set(conn, s);
-    }
-    return s;
-  }
-
-  private unknown(what: string): QobError {
-    return qobError('QOB_ERR_UNKNOWN_MESSAGE', `bitfinex: ${what}`, { venue: BITFINEX_VENUE });
-  }
-
   private handleFrame(conn: string, data: string, ts: number): void {
     let o: unknown;
     try {
@@ -208,7 +165,7 @@ export class BitfinexRawBookHandler implements VenueFeedHandler {
     } catch (e) {
       throw malformed(`not JSON: ${(e as Error).message}`, { text: data.slice(0, 80) });
     }
-    const state = this.conn(conn);
+    const state = this.conns.get(conn);
     if (isRecord(o)) {
       this.onEvent(conn, state, o, ts);
       return;
@@ -217,14 +174,14 @@ export class BitfinexRawBookHandler implements VenueFeedHandler {
     const f = parseChannelFrame(o, (state.flags & FLAG_SEQ_ALL) !== 0);
     if (f.seq !== undefined && !this.checkSequence(state, f.seq, ts)) return;
     const ch = state.channels.get(f.chanId);
-    if (ch === undefined) throw this.unknown(`frame on unknown channel ${f.chanId}`);
+    if (ch === undefined) throw bitfinexUnknown(`frame on unknown channel ${f.chanId}`);
     if (ch.trades) {
       this.onTrades(ch.symbol, parseTradesBody(o, f.end), ts);
       return;
     }
     const b0 = o[1];
     if (b0 === 'hb') return;
-    if (ch.book === undefined) throw this.unknown(`frame on channel ${f.chanId} (${ch.symbol})`);
+    if (ch.book === undefined) throw bitfinexUnknown(`frame on channel ${f.chanId} (${ch.symbol})`);
     const tb = ch.book.tb;
     if (b0 === 'cs') {
       const cs = f.end > 2 ? o[2] : undefined;
@@ -296,27 +253,13 @@ export class BitfinexRawBookHandler implements VenueFeedHandler {
         return;
       }
       default:
-        throw this.unknown(`event ${JSON.stringify(o.event).slice(0, 40)}`);
+        throw bitfinexUnknown(`event ${JSON.stringify(o.event).slice(0, 40)}`);
     }
   }
 
-  /** Public trades: the snapshot oldest first, then each `te` (a `tu` repeats a `te`). Whatever the books' state. */
-  private onTrades(symbol: string, body: ReturnType<typeof parseTradesBody>, ts: number): void {
-    if (body.kind === 'heartbeat' || body.kind === 'tu') return;
-    const raw: readonly BitfinexTrade[] = body.kind === 'snapshot' ? [...body.trades].reverse() : [body.trade];
-    const sym = normalizedBitfinexSymbol(symbol);
-    const events: TradeEvent[] = raw.map((t) =>
-      trade({
-        venue: BITFINEX_VENUE,
-        symbol: sym,
-        price: t.price,
-        size: t.amount,
-        aggressor: t.side,
-        tradeId: t.id,
-        tsEventMs: t.mts,
-        tsRecvMs: ts,
-      }),
-    );
+  /** Public trades (trades.ts), whatever the books' state. */
+  private onTrades(symbol: string, body: TradesBody, ts: number): void {
+    const events = bitfinexTradeEvents(BITFINEX_VENUE, symbol, body, ts);
     this.trades += events.length;
     const on = this.options.onTrade;
     if (on !== undefined) for (const e of events) on(e);

@@ -41,27 +41,39 @@ function notSpot(symbol: string): never {
   });
 }
 
-export const bitstampConnector: VenueConnectorSpec = {
-  venue: 'bitstamp',
-  defaultEndpoints: { wsBase: 'wss://ws.bitstamp.net', restBase: 'https://www.bitstamp.net' },
-  toVenueSymbol: bitstampPair,
-  plan(symbols: readonly string[], endpoints: VenueEndpoints): ConnectionPlan[] {
+/**
+ * Connections of at most BITSTAMP_PAIRS_PER_CONNECTION pairs, each subscribing `<bookChannel>_<pair>`
+ * (`diff_order_book`, or `live_orders` for L3: l3-connector.ts) and `live_trades_<pair>`.
+ */
+export function bitstampPlan(
+  idPrefix: string,
+  bookChannel: string,
+): (symbols: readonly string[], endpoints: VenueEndpoints) => ConnectionPlan[] {
+  const subscribe = (channel: string) => JSON.stringify({ event: 'bts:subscribe', data: { channel } });
+  return (symbols, endpoints) => {
     const uniq = [...new Set(symbols.map((s) => s.toLowerCase()))];
     const plans: ConnectionPlan[] = [];
     for (let i = 0; i < uniq.length; i += BITSTAMP_PAIRS_PER_CONNECTION) {
       const chunk = uniq.slice(i, i + BITSTAMP_PAIRS_PER_CONNECTION);
       plans.push({
-        id: `bitstamp.ws.${plans.length}`,
+        id: `${idPrefix}.${plans.length}`,
         url: endpoints.wsBase,
         symbols: chunk,
         onOpen: [
-          ...chunk.map((p) => JSON.stringify({ event: 'bts:subscribe', data: { channel: `diff_order_book_${p}` } })),
-          ...chunk.map((p) => JSON.stringify({ event: 'bts:subscribe', data: { channel: `live_trades_${p}` } })),
+          ...chunk.map((p) => subscribe(`${bookChannel}_${p}`)),
+          ...chunk.map((p) => subscribe(`live_trades_${p}`)),
         ],
       });
     }
     return plans;
-  },
+  };
+}
+
+export const bitstampConnector: VenueConnectorSpec = {
+  venue: 'bitstamp',
+  defaultEndpoints: { wsBase: 'wss://ws.bitstamp.net', restBase: 'https://www.bitstamp.net' },
+  toVenueSymbol: bitstampPair,
+  plan: bitstampPlan('bitstamp.ws', 'diff_order_book'),
   appPing: {
     intervalMs: 20_000,
     frame: '{"event":"bts:heartbeat"}',

@@ -18,6 +18,8 @@ import { trade } from '../../domain/events.ts';
 import { normalizeSymbol } from '../../domain/instrument.ts';
 import { BookFeedHandler } from '../book-feed-handler.ts';
 import type { FeedHandlerOptions, TrackedBook } from '../feed-handler.ts';
+import type { FlatLevels } from '../frame-scan.ts';
+import { scanBitstampDiffFlat } from './fast-book.ts';
 import {
   type BitstampBook,
   type BitstampTrade,
@@ -27,6 +29,8 @@ import {
   splitBitstampPair,
   subscribedPair,
 } from './wire.ts';
+
+const NO_LEVELS: readonly [] = Object.freeze([]) as readonly [];
 
 interface PairState {
   readonly tb: TrackedBook;
@@ -70,6 +74,17 @@ export class BitstampFeedHandler extends BookFeedHandler<PairState> {
   }
 
   protected handleFrame(conn: string, data: string, tsRecvMs: number): void {
+    // Diffs in the venue's exact layout skip JSON.parse; anything else takes the full parser.
+    const fast = scanBitstampDiffFlat(data);
+    if (fast !== undefined) {
+      const p = this.state(fast.pair);
+      this.link(p, conn, tsRecvMs);
+      const { pair, micros, levels } = fast;
+      // A synced book applies the levels at once; a diff waiting for a snapshot keeps its own copy.
+      if (p.synced) this.onDiff(p, { pair, micros, bids: NO_LEVELS, asks: NO_LEVELS }, tsRecvMs, levels);
+      else this.onDiff(p, { pair, micros, bids: levels.bids, asks: levels.asks }, tsRecvMs);
+      return;
+    }
     const f = parseFrame(data);
     switch (f.kind) {
       case 'ignored':
@@ -176,7 +191,8 @@ export class BitstampFeedHandler extends BookFeedHandler<PairState> {
     );
   }
 
-  private onDiff(p: PairState, d: BitstampBook, tsMs: number): void {
+  /** `flat`, when given, holds the diff's levels (`d`'s are then empty): only for a synced book. */
+  private onDiff(p: PairState, d: BitstampBook, tsMs: number, flat?: FlatLevels): void {
     if (!p.synced) {
       if (p.buffer.length >= this.maxBuffered) {
         p.buffer = [];
@@ -187,7 +203,9 @@ export class BitstampFeedHandler extends BookFeedHandler<PairState> {
     }
     if (d.micros <= p.snapshotMicros) return; // already in the snapshot
     try {
-      p.tb.book.applyDelta(d.bids, d.asks); // atomic on bad input
+      if (flat !== undefined)
+        flat.apply(p.tb.book); // applyDelta's result, errors and atomicity
+      else p.tb.book.applyDelta(d.bids, d.asks); // atomic on bad input
     } catch (e) {
       // No sequence numbers: a diff we cannot apply is lost data that nothing later would reveal.
       this.reset(p, 'unusable diff', tsMs);

@@ -14,7 +14,7 @@
  * of its new level; a change of an order we do not hold adds it. At most `maxBuffered` events per pair wait
  * for a snapshot; when full the buffer is dropped and the book marked stale.
  */
-import { L3Book, type L3SnapshotOrder } from '../../book/l3-book.ts';
+import type { L3Book, L3SnapshotOrder } from '../../book/l3-book.ts';
 import { type QobError, qobError } from '../../core/errors.ts';
 import { Decimal } from '../../core/fixed.ts';
 import { trade } from '../../domain/events.ts';
@@ -23,31 +23,15 @@ import {
   type FeedHandlerOptions,
   type FrameCounters,
   FrameReporter,
-  TrackedBook,
+  type TrackedBook,
   type VenueFeedHandler,
 } from '../feed-handler.ts';
+import { L3TrackedBook } from '../l3-tracked-book.ts';
 import { isRecord, parseJsonObject } from '../wire-common.ts';
 import { malformed, orderBookUrlPair, parseFrame, splitBitstampPair } from './wire.ts';
 
 const VENUE = 'bitstamp';
 const ORDERS_CHANNEL = /^live_orders_([a-z0-9]+)$/;
-
-/** A tracked book whose L2 `book` is the derived view of an L3 book; invalidating it clears the orders. */
-export class BitstampL3TrackedBook extends TrackedBook {
-  readonly l3: L3Book;
-
-  constructor(symbol: string, options: FeedHandlerOptions) {
-    super(VENUE, symbol, symbol, options);
-    this.l3 = new L3Book({ unknownOrder: 'count' });
-    // The served L2 book is the L3 book's own derived view (TrackedBook builds a plain one first).
-    (this as { book: TrackedBook['book'] }).book = this.l3.l2;
-  }
-
-  override invalidate(reason: string, tsRecvMs: number): void {
-    this.l3.clear();
-    super.invalidate(reason, tsRecvMs);
-  }
-}
 
 export interface BitstampOrderEvent {
   readonly kind: 'order_created' | 'order_changed' | 'order_deleted';
@@ -60,7 +44,7 @@ export interface BitstampOrderEvent {
 }
 
 interface PairState {
-  readonly tb: BitstampL3TrackedBook;
+  readonly tb: L3TrackedBook;
   synced: boolean;
   snapshotMicros: number;
   buffer: BitstampOrderEvent[];
@@ -197,7 +181,7 @@ export class BitstampL3FeedHandler implements VenueFeedHandler {
     let p = this.pairs.get(pair);
     if (p === undefined) {
       p = {
-        tb: new BitstampL3TrackedBook(pair, this.options),
+        tb: new L3TrackedBook(VENUE, pair, pair, this.options),
         synced: false,
         snapshotMicros: -1,
         buffer: [],

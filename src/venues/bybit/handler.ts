@@ -3,7 +3,8 @@ import { type TradeEvent, trade } from '../../domain/events.ts';
 import { BookFeedHandler } from '../book-feed-handler.ts';
 import { splitConcatenatedPair } from '../concat-symbol.ts';
 import type { FeedHandlerOptions, TrackedBook } from '../feed-handler.ts';
-import { scanBookFrame } from './fast-book.ts';
+import { truncateBook } from '../frame-scan.ts';
+import { type ScannedBybitBook, scanBookFrameFlat } from './fast-book.ts';
 import { type BybitBookMessage, type BybitTrade, categoryOfUrl, parseFrame } from './wire.ts';
 
 /** A book, keyed `${category}:${topic}` (for example `linear:orderbook.200.BTCUSDT`). */
@@ -34,7 +35,7 @@ export class BybitFeedHandler extends BookFeedHandler<TopicState> {
 
   protected handleFrame(conn: string, data: string, tsRecvMs: number): void {
     // Book pushes in the exact venue layout skip JSON.parse; anything else takes the full parser.
-    const fast = scanBookFrame(data);
+    const fast = scanBookFrameFlat(data);
     if (fast !== undefined) {
       this.onBook(conn, fast, tsRecvMs);
       return;
@@ -70,7 +71,7 @@ export class BybitFeedHandler extends BookFeedHandler<TopicState> {
     for (const ev of events) this.emitTrade(ev);
   }
 
-  private onBook(conn: string, msg: BybitBookMessage, tsMs: number): void {
+  private onBook(conn: string, msg: BybitBookMessage | ScannedBybitBook, tsMs: number): void {
     const category = this.categories.get(conn) ?? conn;
     const key = `${category}:${msg.topic}`;
     const t = this.track(key, `${category}:${msg.symbol}`, (tb) => ({ tb, conn }));
@@ -78,7 +79,9 @@ export class BybitFeedHandler extends BookFeedHandler<TopicState> {
     const tb = t.tb;
     // u == 1: Bybit restarted the service; the message is a full book (v5 docs, "Process snapshot/delta").
     if (msg.type === 'snapshot' || msg.updateId === 1) {
-      tb.book.applySnapshot(msg.bids, msg.asks); // atomic on bad input
+      if ('levels' in msg)
+        tb.book.applySnapshot(msg.levels.bids, msg.levels.asks); // atomic on bad input
+      else tb.book.applySnapshot(msg.bids, msg.asks);
       tb.beginResync(tsMs);
       tb.lastSeq = msg.updateId;
       tb.updates++;
@@ -92,10 +95,12 @@ export class BybitFeedHandler extends BookFeedHandler<TopicState> {
       tb.gap(`expected u=${tb.lastSeq + 1}, got u=${msg.updateId}`, tsMs);
       return;
     }
-    tb.book.applyDelta(msg.bids, msg.asks);
+    if ('levels' in msg)
+      msg.levels.apply(tb.book); // applyDelta's result, errors and atomicity
+    else tb.book.applyDelta(msg.bids, msg.asks);
     tb.lastSeq = msg.updateId;
     tb.updates++;
-    tb.book.truncate(msg.depth);
+    truncateBook(tb.book, msg.depth); // tb.book.truncate, cheaper for the few levels a delta pushes out
     tb.checkCrossed(tsMs);
   }
 }

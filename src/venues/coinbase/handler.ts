@@ -1,6 +1,7 @@
 import { trade } from '../../domain/events.ts';
 import { BookFeedHandler } from '../book-feed-handler.ts';
 import type { FeedHandlerOptions, TrackedBook } from '../feed-handler.ts';
+import { scanCoinbaseL2 } from './fast-book.ts';
 import { type CoinbaseBookEvent, type CoinbaseTrade, parseFrame, parseMarketTrades } from './wire.ts';
 
 interface ProductState {
@@ -30,7 +31,8 @@ export class CoinbaseFeedHandler extends BookFeedHandler<ProductState> {
   }
 
   protected handleFrame(conn: string, data: string, tsRecvMs: number): void {
-    const f = parseFrame(data);
+    // l2_data frames in the venue's exact layout skip JSON.parse; anything else takes the full parser.
+    const f = scanCoinbaseL2(data) ?? parseFrame(data);
     switch (f.kind) {
       case 'ignored':
         return;

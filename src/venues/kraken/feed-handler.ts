@@ -8,7 +8,7 @@ import { type TradeEvent, trade } from '../../domain/events.ts';
 import { normalizeSymbol } from '../../domain/instrument.ts';
 import { BookFeedHandler } from '../book-feed-handler.ts';
 import type { FeedHandlerOptions, TrackedBook, VenueFeedHandler } from '../feed-handler.ts';
-import { TopChecksumMemo } from '../frame-scan.ts';
+import { TopChecksumMemo, truncateBook } from '../frame-scan.ts';
 import { KRAKEN_CHECKSUM_LEVELS, KrakenChecksumBuilder } from './checksum.ts';
 import { scanKrakenV1Book, scanKrakenV2Book } from './fast-book.ts';
 import { KrakenFastChecksum } from './fast-checksum.ts';
@@ -336,7 +336,7 @@ export class KrakenFeedHandler extends BookFeedHandler<KrakenBook> {
     if (!tb.inSync) return; // waiting for a snapshot
     tb.book.applyDelta(bids, asks);
     learnDecimals(b, bids, asks);
-    tb.book.truncate(b.depth);
+    truncateBook(tb.book, b.depth); // tb.book.truncate, cheaper for the few levels a delta pushes out
     tb.updates++;
     if (checksum !== undefined && !this.verify(b, checksum, ts)) return;
     tb.checkCrossed(ts);

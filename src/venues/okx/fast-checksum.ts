@@ -19,11 +19,16 @@ import { OKX_CHECKSUM_LEVELS } from './checksum.ts';
 /** Fragments cached per side before the cache starts over (levels near the top recur). */
 const FRAG_CACHE_MAX = 4096;
 
+/**
+ * A price's fragment, updated in place when the level's text changes: one price is one level per side, so
+ * the computation holding it (`InterleavedCrc`, which reuses a fragment only for the same price and size)
+ * never needs its older text.
+ */
 interface Fragment extends CrcFragment {
-  readonly priceText: string;
+  priceText: string;
   /** Whether `priceText` is the canonical text of the price (no venue text was kept for it). */
-  readonly canonical: boolean;
-  readonly size: string;
+  canonical: boolean;
+  size: string;
 }
 
 const NONE = new Map<number, string>();
@@ -100,8 +105,17 @@ export class OkxFastChecksum implements CrcFragmentSource {
     if (f === undefined || f.size !== size || f.priceText !== pt || f.canonical !== canonical) {
       const crc0 = crcUpdate(crcByte(crcUpdate(0, pt), 58 /* : */), size);
       if (Number.isNaN(crc0)) return undefined;
-      f = { priceText: pt, canonical, size, crc0, len: pt.length + 1 + size.length };
-      cache.set(p, f);
+      const len = pt.length + 1 + size.length;
+      if (f === undefined) {
+        f = { priceText: pt, canonical, size, crc0, len };
+        cache.set(p, f);
+      } else {
+        f.priceText = pt;
+        f.canonical = canonical;
+        f.size = size;
+        f.crc0 = crc0;
+        f.len = len;
+      }
     }
     return f;
   }
