@@ -353,7 +353,8 @@ export class BookSide {
     while (drop < blocks.length && this.count - (blocks[drop] as Block).n >= depth) {
       const b = blocks[drop] as Block;
       this.count -= b.n;
-      b.sizes.fill('', 0, b.n);
+      const sizes = b.sizes;
+      for (let i = 0; i < b.n; i++) sizes[i] = '';
       this.release(b);
       drop++;
     }
@@ -362,9 +363,14 @@ export class BookSide {
     if (extra > 0) {
       const b = blocks[0] as Block;
       const n = b.n;
-      b.keys.copyWithin(0, extra, n);
-      b.sizes.copyWithin(0, extra, n);
-      b.sizes.fill('', n - extra, n);
+      // Plain loops: copyWithin/fill on these small arrays cost more than the moves themselves.
+      const keys = b.keys;
+      const sizes = b.sizes;
+      for (let i = extra; i < n; i++) {
+        keys[i - extra] = keys[i] as number;
+        sizes[i - extra] = sizes[i] as string;
+      }
+      for (let i = n - extra; i < n; i++) sizes[i] = '';
       b.n = n - extra;
       this.count = depth;
     }
