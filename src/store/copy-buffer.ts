@@ -134,3 +134,163 @@ export class CopyBuffer {
     this.len = o;
   }
 }
+
+/** Milliseconds from the Unix epoch to PostgreSQL's (2000-01-01T00:00:00Z). */
+const PG_EPOCH_MS = 946_684_800_000;
+const TWO32 = 4_294_967_296;
+/** `PGCOPY\n\377\r\n\0`, flags 0, header extension length 0. */
+const BINARY_HEADER = new Uint8Array([80, 71, 67, 79, 80, 89, 10, 255, 13, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+/** OID of `text` (array element type). */
+const TEXT_OID = 25;
+
+/**
+ * Rows in PostgreSQL's binary COPY format (`copy ... with (format binary)`): the server stores the
+ * values without parsing text (no timestamp, number or array-literal parsing). Used for book deltas, the
+ * bulk of the rows. Call `header()` once, then per row `row(fields)` and one writer per field, then
+ * `trailer()`. Integers must be safe integers; times whole ms from 1970 to 9999 (as `CopyBuffer.isoMs`).
+ */
+export class BinaryCopyBuffer {
+  private buf: Uint8Array;
+  private view: DataView;
+  private len = 0;
+
+  constructor(initialBytes = 1 << 16) {
+    this.buf = new Uint8Array(initialBytes);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  /** Whether any row was written (the header alone is not a row). */
+  get empty(): boolean {
+    return this.len <= BINARY_HEADER.length;
+  }
+
+  /** The encoded bytes so far (a view: valid until the next write). */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+
+  private ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  header(): void {
+    this.ensure(BINARY_HEADER.length);
+    this.buf.set(BINARY_HEADER, this.len);
+    this.len += BINARY_HEADER.length;
+  }
+
+  trailer(): void {
+    this.ensure(2);
+    this.view.setInt16(this.len, -1);
+    this.len += 2;
+  }
+
+  /** Starts a row of `fields` columns. */
+  row(fields: number): void {
+    this.ensure(2);
+    this.view.setInt16(this.len, fields);
+    this.len += 2;
+  }
+
+  nul(): void {
+    this.ensure(4);
+    this.view.setInt32(this.len, -1);
+    this.len += 4;
+  }
+
+  private raw64(hi: number, lo: number): void {
+    this.ensure(12);
+    const v = this.view;
+    v.setInt32(this.len, 8);
+    v.setInt32(this.len + 4, hi);
+    v.setUint32(this.len + 8, lo);
+    this.len += 12;
+  }
+
+  /** A `bigint` column from a safe integer. */
+  int8(n: number): void {
+    const hi = Math.floor(n / TWO32);
+    this.raw64(hi, n - hi * TWO32);
+  }
+
+  int8OrNull(n: number | null): void {
+    if (n === null) this.nul();
+    else this.int8(n);
+  }
+
+  float8(x: number): void {
+    this.ensure(12);
+    this.view.setInt32(this.len, 8);
+    this.view.setFloat64(this.len + 4, x);
+    this.len += 12;
+  }
+
+  float8OrNull(x: number | null): void {
+    if (x === null) this.nul();
+    else this.float8(x);
+  }
+
+  /** A `timestamptz` column: whole ms (fraction dropped, as the text path) as µs since 2000-01-01. */
+  timestampMs(ms: number): void {
+    const v = Math.floor(Math.max(ms, 0)) - PG_EPOCH_MS;
+    // v * 1000 can exceed 2^53: split v first, then carry the low part's overflow into the high word.
+    const q = Math.floor(v / TWO32);
+    const low = (v - q * TWO32) * 1000;
+    const carry = Math.floor(low / TWO32);
+    this.raw64(q * 1000 + carry, low - carry * TWO32);
+  }
+
+  /** A `text` column, UTF-8 (no escaping in binary format). */
+  text(s: string): void {
+    const n = s.length;
+    this.ensure(4 + n);
+    const b = this.buf;
+    let o = this.len + 4;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 127) {
+        this.textUtf8(s);
+        return;
+      }
+      b[o++] = c;
+    }
+    this.view.setInt32(this.len, n);
+    this.len = o;
+  }
+
+  private textUtf8(s: string): void {
+    const enc = encoder.encode(s);
+    this.ensure(4 + enc.length);
+    this.view.setInt32(this.len, enc.length);
+    this.buf.set(enc, this.len + 4);
+    this.len += 4 + enc.length;
+  }
+
+  /** Starts a one-dimensional `text[]` of `n` non-null elements; then `n` calls of `text`, then `endArray`. */
+  beginTextArray(n: number): number {
+    this.ensure(24);
+    const at = this.len;
+    const v = this.view;
+    v.setInt32(at + 4, 1); // dimensions
+    v.setInt32(at + 8, 0); // no nulls
+    v.setInt32(at + 12, TEXT_OID);
+    v.setInt32(at + 16, n);
+    v.setInt32(at + 20, 1); // lower bound
+    this.len += 24;
+    return at;
+  }
+
+  endArray(at: number): void {
+    this.view.setInt32(at, this.len - at - 4);
+  }
+}

@@ -24,7 +24,7 @@ function session(c: pg.Pool | pg.PoolClient, client: () => Promise<pg.PoolClient
     async exec(sql) {
       await c.query(sql);
     },
-    async copyIn(table, columns, text) {
+    async copyIn(table, columns, text, format = 'text') {
       if (text.length === 0) return;
       const conn = await client();
       let failed: unknown;
@@ -33,7 +33,11 @@ function session(c: pg.Pool | pg.PoolClient, client: () => Promise<pg.PoolClient
       };
       if (conn !== c) conn.on('error', onError);
       try {
-        const sink = conn.query(copyFrom(`copy ${table} (${columns.join(', ')}) from stdin`));
+        const sink = conn.query(
+          copyFrom(
+            `copy ${table} (${columns.join(', ')}) from stdin${format === 'binary' ? ' with (format binary)' : ''}`,
+          ),
+        );
         // One write of the whole batch, then end: the stream's 'finish' comes after the server's CopyComplete.
         await new Promise<void>((resolve, reject) => {
           sink.once('error', reject);

@@ -36,10 +36,11 @@ function session(db: Queryable): SqlSession {
     async exec(sql) {
       await db.exec(sql);
     },
-    async copyIn(table, columns, text) {
+    async copyIn(table, columns, text, format = 'text') {
       if (text.length === 0) return;
       const blob = new Blob([typeof text === 'string' ? text : (text as Uint8Array<ArrayBuffer>)]);
-      await db.query(`copy ${table} (${columns.join(', ')}) from '/dev/blob'`, [], { blob });
+      const binary = format === 'binary' ? ' with (format binary)' : '';
+      await db.query(`copy ${table} (${columns.join(', ')}) from '/dev/blob'${binary}`, [], { blob });
     },
   };
 }
@@ -82,6 +83,7 @@ export async function openPgliteEngine(
     kind: 'pglite',
     // One WebAssembly instance runs one statement at a time: no point splitting batches.
     parallelism: 1,
+    binaryCopy: true,
     ...base,
     transaction: (fn) => db.transaction((tx: Transaction) => fn(session(tx as unknown as Queryable))),
     close() {

@@ -6,6 +6,7 @@ import { L2Book } from '../book/l2-book.ts';
 import { isQobError, qobError } from '../core/errors.ts';
 import { Decimal } from '../core/fixed.ts';
 import {
+  type BookDeltaEvent,
   createInstrument,
   type Instrument,
   type InstrumentKind,
@@ -17,7 +18,7 @@ import {
   type TradeEvent,
   trade as tradeEvent,
 } from '../domain/index.ts';
-import { CopyBuffer } from './copy-buffer.ts';
+import { BinaryCopyBuffer, CopyBuffer } from './copy-buffer.ts';
 import { numericArray, type SqlEngine, type SqlSession } from './engine.ts';
 import type { MigrationReport } from './migrate.ts';
 import { type SnapshotOptions, Snapshotter } from './snapshotter.ts';
@@ -48,7 +49,10 @@ type Item = MarketEvent | PeriodicSnapshot;
 /** One part of a batch, encoded. */
 interface EncodedPart {
   readonly tradeRows: CopyBuffer;
+  /** Book deltas in COPY text format (server engine). */
   readonly deltaRows: CopyBuffer;
+  /** Book deltas in binary COPY format (embedded engine: no text parsing in WebAssembly). */
+  readonly deltaBinary: BinaryCopyBuffer | undefined;
   readonly snapshotRows: CopyBuffer;
   readonly statusRows: CopyBuffer;
   /** Venues not seen before. */
@@ -348,7 +352,12 @@ export class SqlStore implements Store {
           if (done.length > 0) return;
         }
         await tx.copyIn('trades', TRADE_COLS, enc.tradeRows.bytes());
-        await tx.copyIn('book_deltas', DELTA_COLS, enc.deltaRows.bytes());
+        const bin = enc.deltaBinary;
+        if (bin === undefined) await tx.copyIn('book_deltas', DELTA_COLS, enc.deltaRows.bytes());
+        else if (!bin.empty) {
+          bin.trailer();
+          await tx.copyIn('book_deltas', DELTA_COLS, bin.bytes(), 'binary');
+        }
         await tx.copyIn('book_snapshots', SNAPSHOT_COLS, enc.snapshotRows.bytes());
         await tx.copyIn('venue_status', STATUS_COLS, enc.statusRows.bytes());
         if (last && trades.length > 0) await upsertCandles(tx, trades);
@@ -382,9 +391,11 @@ export class SqlStore implements Store {
   /** COPY rows of items [from, to); trades for the writer rollups are added to `trades`. */
   private encode(batch: readonly Item[], from: number, to: number, first: number, trades: TradeEvent[]): EncodedPart {
     const size = Math.max(1 << 12, (to - from) * 256);
+    const binary = this.engine.binaryCopy === true;
     const out: EncodedPart & { trades: TradeEvent[] } = {
       tradeRows: new CopyBuffer(size >> 2),
-      deltaRows: new CopyBuffer(size),
+      deltaRows: new CopyBuffer(binary ? 16 : size),
+      deltaBinary: binary ? new BinaryCopyBuffer(size) : undefined,
       snapshotRows: new CopyBuffer(),
       statusRows: new CopyBuffer(),
       venues: new Set(),
@@ -410,6 +421,7 @@ export class SqlStore implements Store {
       seen.add(name);
       out.days.push([t, d]);
     };
+    out.deltaBinary?.header();
     let lastVenue = '';
     for (let i = from; i < to; i++) {
       const item = batch[i] as Item;
@@ -453,45 +465,33 @@ export class SqlStore implements Store {
         }
         case 'book.delta': {
           if (declarative) needPartition('book_deltas', item.tsRecvMs);
-          const b = out.deltaRows;
-          b.number(seq);
-          b.tab();
-          b.isoMs(item.tsRecvMs);
-          b.tab();
+          const b = out.deltaBinary;
+          if (b === undefined) {
+            this.encodeDeltaText(out.deltaRows, item, seq);
+            break;
+          }
+          b.row(DELTA_COLS.length);
+          b.int8(seq);
+          b.timestampMs(item.tsRecvMs);
           b.text(item.venue);
-          b.tab();
           b.text(item.symbol);
-          b.tab();
-          b.numberOrNull(item.tsEventMs);
-          b.tab();
-          b.number(item.tsRecvMs);
-          b.tab();
-          b.number(item.recvSeq);
-          b.tab();
-          b.numberOrNull(item.firstSeq);
-          b.tab();
-          b.numberOrNull(item.lastSeq);
-          b.tab();
-          b.numberOrNull(item.prevSeq);
-          b.tab();
+          b.float8OrNull(item.tsEventMs);
+          b.float8(item.tsRecvMs);
+          b.int8(item.recvSeq);
+          b.int8OrNull(item.firstSeq);
+          b.int8OrNull(item.lastSeq);
+          b.int8OrNull(item.prevSeq);
           const changes = item.changes;
           const m = changes.length;
-          for (let j = 0; j < m; j++) b.byte((changes[j] as (typeof changes)[number]).side === 'bid' ? 98 : 97);
-          b.tab();
-          b.byte(123);
-          for (let j = 0; j < m; j++) {
-            if (j > 0) b.byte(44);
-            b.ascii((changes[j] as (typeof changes)[number]).price);
-          }
-          b.byte(125);
-          b.tab();
-          b.byte(123);
-          for (let j = 0; j < m; j++) {
-            if (j > 0) b.byte(44);
-            b.ascii((changes[j] as (typeof changes)[number]).size);
-          }
-          b.byte(125);
-          b.newline();
+          let sides = '';
+          for (let j = 0; j < m; j++) sides += (changes[j] as (typeof changes)[number]).side === 'bid' ? 'b' : 'a';
+          b.text(sides);
+          const prices = b.beginTextArray(m);
+          for (let j = 0; j < m; j++) b.text((changes[j] as (typeof changes)[number]).price);
+          b.endArray(prices);
+          const sizes = b.beginTextArray(m);
+          for (let j = 0; j < m; j++) b.text((changes[j] as (typeof changes)[number]).size);
+          b.endArray(sizes);
           break;
         }
         case 'book.snapshot':
@@ -549,6 +549,48 @@ export class SqlStore implements Store {
       }
     }
     return out;
+  }
+
+  /** One book delta row in COPY text format. */
+  private encodeDeltaText(b: CopyBuffer, item: BookDeltaEvent, seq: number): void {
+    b.number(seq);
+    b.tab();
+    b.isoMs(item.tsRecvMs);
+    b.tab();
+    b.text(item.venue);
+    b.tab();
+    b.text(item.symbol);
+    b.tab();
+    b.numberOrNull(item.tsEventMs);
+    b.tab();
+    b.number(item.tsRecvMs);
+    b.tab();
+    b.number(item.recvSeq);
+    b.tab();
+    b.numberOrNull(item.firstSeq);
+    b.tab();
+    b.numberOrNull(item.lastSeq);
+    b.tab();
+    b.numberOrNull(item.prevSeq);
+    b.tab();
+    const changes = item.changes;
+    const m = changes.length;
+    for (let j = 0; j < m; j++) b.byte((changes[j] as (typeof changes)[number]).side === 'bid' ? 98 : 97);
+    b.tab();
+    b.byte(123);
+    for (let j = 0; j < m; j++) {
+      if (j > 0) b.byte(44);
+      b.ascii((changes[j] as (typeof changes)[number]).price);
+    }
+    b.byte(125);
+    b.tab();
+    b.byte(123);
+    for (let j = 0; j < m; j++) {
+      if (j > 0) b.byte(44);
+      b.ascii((changes[j] as (typeof changes)[number]).size);
+    }
+    b.byte(125);
+    b.newline();
   }
 
   async upsertInstruments(instruments: readonly Instrument[]): Promise<void> {
