@@ -12,6 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import Fastify from 'fastify';
 import { WebSocket } from 'ws';
+import type { Bus } from '../../src/bus/bus.ts';
 import { KafkaBus } from '../../src/bus/kafka.ts';
 import { RedisCache } from '../../src/bus/redis-cache.ts';
 import { qobError } from '../../src/core/errors.ts';
@@ -31,6 +32,29 @@ export interface PathLatency {
   name: 'distributed' | 'all-in-one';
   p50Ms: number;
   p99Ms: number;
+  /**
+   * Distributed path only: time of each hop of a timed frame, from the previous mark (`publish`: frame
+   * fed until Kafka acknowledged the publish; `consume`: until the orderbook's handler got the events;
+   * `cache`: until the cache write and pub/sub publish resolved; `gateway`: until the gateway's mirror
+   * changed; `ws`: until the WebSocket client read the message).
+   */
+  hops?: { hop: HopName; p50Ms: number; p99Ms: number }[];
+}
+
+export const HOPS = ['publish', 'consume', 'cache', 'gateway', 'ws'] as const;
+export type HopName = (typeof HOPS)[number];
+
+/** The first time each hop was reached for the frame being timed. */
+class Marks {
+  t0 = 0;
+  readonly at = new Map<HopName, number>();
+  reset(t0: number): void {
+    this.t0 = t0;
+    this.at.clear();
+  }
+  mark(hop: HopName): void {
+    if (this.t0 > 0 && !this.at.has(hop)) this.at.set(hop, performance.now());
+  }
 }
 
 export interface MeasureOptions {
@@ -115,6 +139,8 @@ async function timePath(
   feed: (text: string) => void,
   url: string,
   venue: string,
+  marks?: Marks,
+  hopOut?: Map<HopName, number[]>,
 ): Promise<number[]> {
   const ws = await client(url, venue);
   await new Promise((r) => setTimeout(r, 200));
@@ -124,13 +150,28 @@ async function timePath(
       const before = topHash(handler());
       const next = ws.next(2000);
       const t0 = performance.now();
+      marks?.reset(t0);
       feed(frames[i] as string);
       if (topHash(handler()) === before) {
         await new Promise((r) => setImmediate(r));
         continue;
       }
       const t1 = await next;
-      if (i >= warmup && t1 !== undefined) out.push(t1 - t0);
+      if (i >= warmup && t1 !== undefined) {
+        out.push(t1 - t0);
+        if (marks !== undefined && hopOut !== undefined) {
+          marks.at.set('ws', t1);
+          let prev = t0;
+          for (const h of HOPS) {
+            const t = marks.at.get(h);
+            if (t === undefined) continue;
+            let l = hopOut.get(h);
+            if (l === undefined) hopOut.set(h, (l = []));
+            l.push(Math.max(0, t - prev));
+            prev = Math.max(prev, t);
+          }
+        }
+      }
       // Let stray messages of this frame settle before the next one.
       await new Promise((r) => setTimeout(r, 2));
     }
@@ -181,7 +222,11 @@ async function allInOne(frames: readonly string[], warmup: number): Promise<numb
   }
 }
 
-async function distributed(frames: readonly string[], warmup: number): Promise<number[]> {
+async function distributed(
+  frames: readonly string[],
+  warmup: number,
+  hopOut: Map<HopName, number[]>,
+): Promise<number[]> {
   const brokers = process.env.QOB_TEST_KAFKA_BROKERS ?? process.env.QOB_KAFKA_BROKERS;
   const redisUrl = process.env.QOB_TEST_REDIS_URL ?? process.env.QOB_REDIS_URL;
   if (brokers === undefined || redisUrl === undefined) {
@@ -196,8 +241,29 @@ async function distributed(frames: readonly string[], warmup: number): Promise<n
     KafkaBus.connect({ brokers: brokers.split(','), topicPrefix: prefix, partitions: 1, maxWaitTimeMs: 1 });
   const closers: (() => Promise<unknown>)[] = [];
   try {
-    const ingestBus = await bus();
-    const obBus = await bus();
+    const marks = new Marks();
+    const ingestKafka = await bus();
+    const obKafka = await bus();
+    // The same buses, with a mark at the publish acknowledgement and at the handler's call.
+    const ingestBus: Bus = {
+      publish: (topic, events) => ingestKafka.publish(topic, events).then(() => marks.mark('publish')),
+      subscribe: (topics, group, handler, o) => ingestKafka.subscribe(topics, group, handler, o),
+      close: () => ingestKafka.close(),
+    };
+    const obBus: Bus = {
+      publish: (topic, events) => obKafka.publish(topic, events),
+      subscribe: (topics, group, handler, o) =>
+        obKafka.subscribe(
+          topics,
+          group,
+          (events, ctx) => {
+            marks.mark('consume');
+            return handler(events, ctx);
+          },
+          o,
+        ),
+      close: () => obKafka.close(),
+    };
     closers.push(
       () => ingestBus.close(),
       () => obBus.close(),
@@ -208,13 +274,22 @@ async function distributed(frames: readonly string[], warmup: number): Promise<n
       () => cache.close(),
       () => gwCache.close(),
     );
+    const publishDeltas = cache.publishDeltas.bind(cache);
+    cache.publishDeltas = (deltas) =>
+      publishDeltas(deltas).then((n) => {
+        marks.mark('cache');
+        return n;
+      });
     const ob = await OrderbookService.start({ bus: obBus, cache, group: `${prefix}-ob`, depth: DEPTH });
     closers.push(() => ob.close());
     const source = await RedisMarketData.start({ cache: gwCache, refreshMs: 0 });
     closers.push(() => source.close());
     const gw = await serve(source);
     closers.push(() => gw.close());
-    source.onChange(() => gw.tick());
+    source.onChange(() => {
+      marks.mark('gateway');
+      gw.tick();
+    });
     const ing = new Ingestion({ bus: ingestBus, seqBase: 1 });
     const tap = ing.tap('sim', createSimFeedHandler as FeedHandlerFactory);
     tap.onConnect('sim', 'sim://bench', Date.now());
@@ -231,7 +306,7 @@ async function distributed(frames: readonly string[], warmup: number): Promise<n
       console.error('warm', i, source.book('sim', SYMBOL)?.status, ob.stats, ob.subscriptionStats(), ing.stats);
     }
     const feed = (text: string) => tap.onFrame('sim', text, Date.now());
-    return await timePath(frames.slice(i), warmup, () => tap.handler, feed, gw.url, 'sim');
+    return await timePath(frames.slice(i), warmup, () => tap.handler, feed, gw.url, 'sim', marks, hopOut);
   } finally {
     for (const c of closers.reverse()) await c().catch(() => undefined);
   }
@@ -241,9 +316,14 @@ export async function measurePaths(options: MeasureOptions = {}): Promise<PathLa
   const warmup = options.warmup ?? 50;
   const frames = simFrames((options.frames ?? 400) + warmup + 1);
   const a = await allInOne(frames, warmup);
-  const d = await distributed(frames, warmup);
+  const hopOut = new Map<HopName, number[]>();
+  const d = await distributed(frames, warmup, hopOut);
+  const hops = HOPS.map((hop) => {
+    const l = (hopOut.get(hop) ?? []).sort((x, y) => x - y);
+    return { hop, p50Ms: quantile(l, 0.5), p99Ms: quantile(l, 0.99) };
+  });
   return [
-    { name: 'distributed', p50Ms: quantile(d, 0.5), p99Ms: quantile(d, 0.99) },
+    { name: 'distributed', p50Ms: quantile(d, 0.5), p99Ms: quantile(d, 0.99), hops },
     { name: 'all-in-one', p50Ms: quantile(a, 0.5), p99Ms: quantile(a, 0.99) },
   ];
 }

@@ -8,10 +8,13 @@
  *
  * Consumer: one Kafka consumer per subscription, in its group, starting at the group's committed offset
  * (the earliest one for a new group). Messages are read in order per partition, decoded, deduplicated and
- * handed over in batches; the offsets are committed only after the handler resolves. A message that does
- * not decode is counted (`stats().malformed`), reported through `onError` and skipped. A lost connection
- * or a failed fetch recreates the consumer after a growing delay (`stats().reconnects`): the group
- * restarts from the committed offsets and the deduplicator drops what was already applied.
+ * handed over in batches; the offsets are committed only after the handler resolves (one commit in flight,
+ * overlapping the next batches; see `#process`). Latency and batching options: docs/EVENTS.md, "Latency and
+ * batching" (`lingerMs`, `fetchMinBytes`, `maxWaitTimeMs`, per subscription `fetchMinBytes`,
+ * `fetchMaxWaitMs`). A message that does not decode is counted (`stats().malformed`), reported through
+ * `onError` and skipped. A lost connection or a failed fetch recreates the consumer after a growing delay
+ * (`stats().reconnects`): the group restarts from the committed offsets and the deduplicator drops what
+ * was already applied.
  */
 import { tracingChannel } from 'node:diagnostics_channel';
 import { Admin, Consumer, type Message, type MessagesStream, ProduceAcks, Producer } from '@platformatic/kafka';
@@ -25,6 +28,7 @@ import {
   type Delivery,
   deliverBatch,
   emptyStats,
+  nonNegativeInt,
   positiveInt,
   type SubscribeOptions,
   type Subscription,
@@ -67,8 +71,22 @@ export interface KafkaBusOptions {
   readonly deliveryTimeoutMs?: number;
   /** Fetched bytes per partition per fetch (default 8 MiB). */
   readonly maxBytesPerPartition?: number;
-  /** Longest time a fetch waits for data, ms (default 100). */
+  /**
+   * Longest time the broker holds a fetch while fewer than `fetchMinBytes` are available, ms (default 100);
+   * a subscription may override it (`SubscribeOptions.fetchMaxWaitMs`).
+   */
   readonly maxWaitTimeMs?: number;
+  /**
+   * Bytes the broker waits for before answering a fetch (default 1: answer as soon as anything arrives);
+   * a subscription may override it (`SubscribeOptions.fetchMinBytes`).
+   */
+  readonly fetchMinBytes?: number;
+  /**
+   * How long the producer waits, ms, before sending a produce request that is not full (below
+   * `maxRequestBytes`) when no request is in flight (default 0: send at once, the lowest latency). Under
+   * load requests are full anyway: everything published while one is in flight goes into the next.
+   */
+  readonly lingerMs?: number;
   /** Consumer group session timeout, ms (default 10,000). */
   readonly sessionTimeoutMs?: number;
   /** Consumer heartbeat interval, ms (default 1000). */
@@ -90,6 +108,8 @@ interface Compiled {
   readonly deliveryTimeoutMs: number;
   readonly maxBytesPerPartition: number;
   readonly maxWaitTimeMs: number;
+  readonly fetchMinBytes: number;
+  readonly lingerMs: number;
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
   readonly timeoutMs: number;
@@ -120,6 +140,8 @@ function compile(o: KafkaBusOptions): Compiled {
     deliveryTimeoutMs: positiveInt(o.deliveryTimeoutMs, 120_000, 'deliveryTimeoutMs'),
     maxBytesPerPartition: positiveInt(o.maxBytesPerPartition, 8 * 1024 * 1024, 'maxBytesPerPartition'),
     maxWaitTimeMs: positiveInt(o.maxWaitTimeMs, 100, 'maxWaitTimeMs'),
+    fetchMinBytes: positiveInt(o.fetchMinBytes, 1, 'fetchMinBytes'),
+    lingerMs: nonNegativeInt(o.lingerMs, 0, 'lingerMs'),
     sessionTimeoutMs: positiveInt(o.sessionTimeoutMs, 10_000, 'sessionTimeoutMs'),
     heartbeatIntervalMs: positiveInt(o.heartbeatIntervalMs, 1000, 'heartbeatIntervalMs'),
     timeoutMs: positiveInt(o.timeoutMs, 10_000, 'timeoutMs'),
@@ -132,6 +154,11 @@ function ioError(what: string, cause: unknown, context: Record<string, unknown>)
 }
 
 type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>;
+
+/** A message's share of a produce request: its key, value and about 64 bytes of record framing. */
+function messageSize(m: { readonly key: Buffer; readonly value: Buffer }): number {
+  return m.value.length + m.key.length + 64;
+}
 
 interface OutMessage {
   readonly topic: string;
@@ -161,6 +188,10 @@ export class KafkaBus implements Bus {
   readonly #queue: Pending[] = [];
   #pumping = false;
   #producerClosed = false;
+  /** Message bytes queued and not yet handed to a request (what `lingerMs` waits to fill). */
+  #queuedBytes = 0;
+  /** Ends the linger wait early (the queue filled a request, or the bus closes). */
+  #wake: (() => void) | undefined;
 
   private constructor(o: Compiled, signal: AbortSignal | undefined) {
     this.#o = o;
@@ -172,7 +203,7 @@ export class KafkaBus implements Bus {
       acks: ProduceAcks.ALL,
       timeout: o.timeoutMs,
       retries: 10,
-      retryDelay: 250,
+      retryDelay: growingDelay,
     });
     if (signal !== undefined) {
       if (signal.aborted) void this.close();
@@ -215,12 +246,17 @@ export class KafkaBus implements Bus {
     const name = this.#o.prefix + topic;
     const runs = groupByKey(events, this.#o.eventsPerMessage);
     const messages: OutMessage[] = new Array(runs.length);
+    let bytes = 0;
     for (let i = 0; i < runs.length; i++) {
       const r = runs[i] as { key: string; events: MarketEvent[] };
-      messages[i] = { topic: name, key: Buffer.from(r.key), value: encodeMessageBinary(r.events) };
+      const m = { topic: name, key: Buffer.from(r.key), value: encodeMessageBinary(r.events) };
+      bytes += messageSize(m);
+      messages[i] = m;
     }
     await new Promise<void>((resolve, reject) => {
       this.#queue.push({ messages, next: 0, events: events.length, topic: name, resolve, reject });
+      this.#queuedBytes += bytes;
+      if (this.#queuedBytes >= this.#o.maxRequestBytes) this.#wake?.();
       void this.#pump();
     });
   }
@@ -240,13 +276,15 @@ export class KafkaBus implements Bus {
     this.#pumping = true;
     try {
       while (this.#queue.length > 0 && !this.#producerClosed) {
+        if (this.#o.lingerMs > 0 && this.#queuedBytes < this.#o.maxRequestBytes) await this.#linger();
+        if (this.#producerClosed) break;
         const batch: OutMessage[] = [];
         const done: Pending[] = [];
         let bytes = 0;
         for (const p of this.#queue) {
           while (p.next < p.messages.length) {
             const m = p.messages[p.next] as OutMessage;
-            const size = m.value.length + m.key.length + 64;
+            const size = messageSize(m);
             if (batch.length > 0 && bytes + size > this.#o.maxRequestBytes) break;
             batch.push(m);
             bytes += size;
@@ -255,10 +293,12 @@ export class KafkaBus implements Bus {
           if (p.next < p.messages.length) break;
           done.push(p);
         }
+        this.#queuedBytes -= bytes;
         try {
           await this.#sendWithRetry(batch);
         } catch (e) {
           const failed = this.#queue.splice(0);
+          this.#queuedBytes = 0;
           for (const p of failed) {
             p.reject(ioError(`publish to ${p.topic} failed`, e, { topic: p.topic, events: p.events }));
           }
@@ -270,6 +310,7 @@ export class KafkaBus implements Bus {
         }
       }
       if (this.#producerClosed) {
+        this.#queuedBytes = 0;
         for (const p of this.#queue.splice(0)) {
           p.reject(
             qobError('QOB_ERR_CLOSED', 'the bus closed before the publish was acknowledged', { topic: p.topic }),
@@ -279,6 +320,19 @@ export class KafkaBus implements Bus {
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /** Waits `lingerMs`, or less when a full request is queued or the bus closes. */
+  #linger(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.#wake = undefined;
+        resolve();
+      };
+      const t = setTimeout(done, this.#o.lingerMs);
+      this.#wake = done;
+    });
   }
 
   async #sendWithRetry(messages: OutMessage[]): Promise<void> {
@@ -329,6 +383,7 @@ export class KafkaBus implements Bus {
       this.#closing = (async () => {
         await Promise.all([...this.#subs].map((s) => s.close()));
         this.#producerClosed = true;
+        this.#wake?.();
         await this.#producer.close().catch(() => undefined);
       })();
     }
@@ -350,11 +405,35 @@ async function ensureTopics(o: Compiled): Promise<void> {
         const now = new Set(await admin.listTopics());
         if (missing.some((t) => !now.has(t))) throw e;
       }
+      await leadersElected(admin, missing, o.timeoutMs);
     }
   } catch (e) {
     throw ioError('cannot create the bus topics', e, { brokers: o.brokers });
   } finally {
     await admin.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Waits until every partition of freshly created topics has a leader (or `ms` passed). Before that the
+ * first produce and offset requests fail and the client retries them after a delay: the first events of
+ * a new bus arrived a second late.
+ */
+async function leadersElected(admin: Admin, topics: readonly string[], ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      const md = await admin.metadata({ topics: [...topics], forceUpdate: true });
+      const ready = topics.every((t) => {
+        const parts = md.topics.get(t)?.partitions;
+        return parts !== undefined && parts.length > 0 && parts.every((p) => p !== undefined && p.leader >= 0);
+      });
+      if (ready) return;
+    } catch {
+      // Not known yet: ask again.
+    }
+    if (Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
@@ -366,6 +445,8 @@ class KafkaSubscription implements Subscription {
   readonly #handler: BusHandler;
   readonly #options: SubscribeOptions;
   readonly #maxBatch: number;
+  readonly #fetchMaxWaitMs: number;
+  readonly #fetchMinBytes: number;
   readonly #stats: SubscriptionStats = emptyStats();
   readonly #stop = new AbortController();
   readonly #onClose: (s: KafkaSubscription) => void;
@@ -373,8 +454,10 @@ class KafkaSubscription implements Subscription {
   #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  /** The commit in flight (never rejects). */
-  #committing: Promise<void> = Promise.resolve();
+  /** The commit in flight (never rejects); it starts `#pendingCommit` when it ends. */
+  #committing: Promise<void> | undefined;
+  /** The last message per partition of handled batches waiting for the commit in flight. */
+  #pendingCommit: Map<string, RawMessage> | undefined;
 
   constructor(
     o: Compiled,
@@ -392,6 +475,8 @@ class KafkaSubscription implements Subscription {
     this.#handler = handler;
     this.#options = options;
     this.#maxBatch = positiveInt(options.maxBatch, 1000, 'maxBatch');
+    this.#fetchMaxWaitMs = positiveInt(options.fetchMaxWaitMs, o.maxWaitTimeMs, 'fetchMaxWaitMs');
+    this.#fetchMinBytes = positiveInt(options.fetchMinBytes, o.fetchMinBytes, 'fetchMinBytes');
     this.#onClose = onClose;
   }
 
@@ -414,8 +499,11 @@ class KafkaSubscription implements Subscription {
       timeout: o.timeoutMs,
       sessionTimeout: o.sessionTimeoutMs,
       heartbeatInterval: o.heartbeatIntervalMs,
-      maxWaitTime: o.maxWaitTimeMs,
+      maxWaitTime: this.#fetchMaxWaitMs,
+      minBytes: this.#fetchMinBytes,
       autocommit: false,
+      retries: 6,
+      retryDelay: growingDelay,
     });
     this.#consumer = consumer;
     try {
@@ -424,7 +512,8 @@ class KafkaSubscription implements Subscription {
         mode: 'committed',
         fallbackMode: 'earliest',
         autocommit: false,
-        maxWaitTime: o.maxWaitTimeMs,
+        maxWaitTime: this.#fetchMaxWaitMs,
+        minBytes: this.#fetchMinBytes,
         maxBytesPerPartition: o.maxBytesPerPartition,
       });
       // Errors are read by the loop (waitReadable); this listener keeps an unhandled 'error' from throwing.
@@ -449,7 +538,8 @@ class KafkaSubscription implements Subscription {
     const consumer = this.#consumer;
     this.#stream = undefined;
     this.#consumer = undefined;
-    await this.#committing;
+    // Handled batches are committed before the stream closes (fewer redeliveries to the next owner).
+    while (this.#committing !== undefined) await this.#committing;
     await stream?.close().catch(() => undefined);
     if (consumer !== undefined) {
       await joinsSettled(consumer, this.#o.sessionTimeoutMs);
@@ -553,15 +643,33 @@ class KafkaSubscription implements Subscription {
     // A close that arrived while the batch was handled behaves like a crash: no commit, so the batch is
     // redelivered to the group and the deduplicator drops what was applied.
     if (signal.aborted) return;
-    // The commit overlaps the handling of the next batch, one commit in flight at a time (so they reach
-    // the coordinator in order). Waiting for the previous one here bounds that to one batch.
-    await this.#committing;
+    // Commits overlap the handling of the next batches, one in flight at a time (so they reach the
+    // coordinator in order); batches handled meanwhile are merged into one pending commit, so a slow
+    // commit does not hold up delivery. Waiting when one is already pending bounds what a crash
+    // redelivers to three batches per partition: the one in flight, the pending one, the one handled.
+    if (this.#pendingCommit !== undefined) await this.#committing;
+    if (this.#committing === undefined) {
+      this.#startCommit(last);
+      return;
+    }
+    const pending = (this.#pendingCommit ??= new Map());
+    for (const [k, m] of last) pending.set(k, m);
+  }
+
+  #startCommit(last: ReadonlyMap<string, RawMessage>): void {
     const msgs = [...last.values()];
-    this.#committing = Promise.all(msgs.map((msg) => msg.commit())).then(
-      () => undefined,
-      // A rebalance may have moved the partition: its next owner redelivers from the last commit.
-      (e) => this.#report(ioError('commit failed', e, { group: this.group }), '*'),
-    );
+    this.#committing = Promise.all(msgs.map((msg) => msg.commit()))
+      .then(
+        () => undefined,
+        // A rebalance may have moved the partition: its next owner redelivers from the last commit.
+        (e) => this.#report(ioError('commit failed', e, { group: this.group }), '*'),
+      )
+      .then(() => {
+        const next = this.#pendingCommit;
+        this.#pendingCommit = undefined;
+        this.#committing = undefined;
+        if (next !== undefined) this.#startCommit(next);
+      });
   }
 
   close(): Promise<void> {
@@ -578,6 +686,15 @@ class KafkaSubscription implements Subscription {
 }
 
 function noop(): void {}
+
+/**
+ * The client's delay before its retry number `attempt` (1, 2, ...): 50 ms doubled up to 1 s. Its default
+ * is a flat 1 s, and the first requests to a topic just created routinely fail once (no leader yet): a
+ * new consumer then delivered nothing for over a second.
+ */
+function growingDelay(_client: unknown, _operation: string, attempt: number): number {
+  return Math.min(50 * 2 ** (attempt - 1), 1000);
+}
 
 /**
  * Group joins in flight per consumer, seen on the client's diagnostics channel. A consumer closed while a

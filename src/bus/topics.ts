@@ -293,8 +293,11 @@ class CompactReader {
     this.topic = topic;
   }
 
+  /** Skips `n` values, returns the index of the first; a message too short is a framing error. */
   take(n: number, what: string): number {
-    if (this.i + n > this.a.length) throw malformed(this.topic, `compact message ends inside ${what}`, what);
+    if (this.i + n > this.a.length) {
+      throw framingError(malformed(this.topic, `compact message ends inside ${what}`, what));
+    }
     const at = this.i;
     this.i += n;
     return at;
@@ -304,7 +307,7 @@ class CompactReader {
     const at = this.take(1, what);
     const n = this.a[at];
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || this.i + n * width > this.a.length) {
-      throw malformed(this.topic, `bad ${what} count ${String(n)}`, what);
+      throw framingError(malformed(this.topic, `bad ${what} count ${String(n)}`, what));
     }
     return n;
   }
@@ -371,13 +374,10 @@ function isFraming(e: QobError): boolean {
   return FRAMING.has(e);
 }
 
-function framing<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (isQobError(e)) FRAMING.add(e);
-    throw e;
-  }
+/** Marks an error as one that leaves no way to find the next event of the message. */
+function framingError(e: QobError): QobError {
+  FRAMING.add(e);
+  return e;
 }
 
 function readCompactEvent(
@@ -390,8 +390,8 @@ function readCompactEvent(
   const a = r.a;
   switch (type) {
     case 'book.delta': {
-      const at = framing(() => r.take(6, 'book.delta'));
-      const n = framing(() => r.count('changes', 3));
+      const at = r.take(6, 'book.delta');
+      const n = r.count('changes', 3);
       const c0 = r.take(n * 3, 'changes');
       const tsEventMs = a[at];
       const tsRecvMs = a[at + 1];
@@ -451,8 +451,14 @@ function readCompactEvent(
       return Object.freeze(e) as BookDeltaEvent;
     }
     case 'trade': {
-      const at = framing(() => r.take(7, 'trade'));
-      const [tsEventMs, tsRecvMs, recvSeq, price, size, aggressor, tradeId] = a.slice(at, at + 7);
+      const at = r.take(7, 'trade');
+      const tsEventMs = a[at];
+      const tsRecvMs = a[at + 1];
+      const recvSeq = a[at + 2];
+      const price = a[at + 3];
+      const size = a[at + 4];
+      const aggressor = a[at + 5];
+      const tradeId = a[at + 6];
       const input = {
         venue,
         symbol: symbol as string,
@@ -493,10 +499,10 @@ function readCompactEvent(
       return Object.freeze(e) as TradeEvent;
     }
     case 'book.snapshot': {
-      const at = framing(() => r.take(4, 'book.snapshot'));
-      const nb = framing(() => r.count('bids', 2));
+      const at = r.take(4, 'book.snapshot');
+      const nb = r.count('bids', 2);
       const b0 = r.take(nb * 2, 'bids');
-      const na = framing(() => r.count('asks', 2));
+      const na = r.count('asks', 2);
       const a0 = r.take(na * 2, 'asks');
       const levels = (from: number, n: number) =>
         Array.from({ length: n }, (_, j) => [a[from + j * 2], a[from + j * 2 + 1]]);
@@ -512,7 +518,7 @@ function readCompactEvent(
       });
     }
     case 'status': {
-      const at = framing(() => r.take(5, 'status'));
+      const at = r.take(5, 'status');
       return status({
         venue,
         symbol,

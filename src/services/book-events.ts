@@ -40,6 +40,13 @@ export interface BookEventTapOptions {
   readonly onError?: (err: QobError) => void;
   /** Options of the wrapped handler (a connector's status and trade listeners), merged with the tap's. */
   readonly handlerOptions?: FeedHandlerOptions;
+  /**
+   * The sequence counter, shared by the taps of one venue's handlers (a live connector makes a new
+   * handler on reconnect); default: the tap's own, starting at `seqBase`.
+   */
+  readonly sequence?: { next: number };
+  /** Emit the handler's trades (default true); a live connector delivers them deduplicated instead (`trade`). */
+  readonly trades?: boolean;
 }
 
 interface Mirror {
@@ -91,7 +98,8 @@ export class BookEventTap implements VenueFeedHandler {
   readonly #symbolOf: (venueSymbol: string) => string;
   readonly #snapshotEvery: number;
   readonly #mirrors = new Map<TrackedBook, Mirror | null>();
-  #next: number;
+  readonly #seq: { next: number };
+  readonly #trades: boolean;
   #emitted = 0;
 
   constructor(venue: string, factory: FeedHandlerFactory, options: BookEventTapOptions) {
@@ -100,10 +108,11 @@ export class BookEventTap implements VenueFeedHandler {
     this.#onError = options.onError;
     this.#symbolOf = options.symbolOf ?? guessSymbol;
     this.#snapshotEvery = options.snapshotEvery ?? 500;
-    this.#next = options.seqBase ?? 1;
-    if (!Number.isSafeInteger(this.#next) || this.#next < 0 || !(this.#snapshotEvery >= 1)) {
+    this.#seq = options.sequence ?? { next: options.seqBase ?? 1 };
+    this.#trades = options.trades ?? true;
+    if (!Number.isSafeInteger(this.#seq.next) || this.#seq.next < 0 || !(this.#snapshotEvery >= 1)) {
       throw qobError('QOB_ERR_INVALID_ARGUMENT', 'seqBase must be a non-negative safe integer, snapshotEvery >= 1', {
-        seqBase: this.#next,
+        seqBase: this.#seq.next,
         snapshotEvery: this.#snapshotEvery,
       });
     }
@@ -112,7 +121,7 @@ export class BookEventTap implements VenueFeedHandler {
       ...ho,
       onTrade: (t) => {
         ho.onTrade?.(t);
-        this.#trade(t);
+        if (this.#trades) this.trade(t);
       },
       onBadFrame: (err, conn) => {
         ho.onBadFrame?.(err, conn);
@@ -136,7 +145,7 @@ export class BookEventTap implements VenueFeedHandler {
 
   /** The sequence number the next event will get. */
   get nextSeq(): number {
-    return this.#next;
+    return this.#seq.next;
   }
 
   onConnect(conn: string, url: string, tsRecvMs: number): void {
@@ -157,12 +166,30 @@ export class BookEventTap implements VenueFeedHandler {
     this.#scan(tsRecvMs);
   }
 
+  /**
+   * Emits a fresh snapshot of every in-sync book now, whatever its count since the last one: a consumer
+   * that took a book over, or lost its place, rebuilds from it without waiting for the periodic one.
+   */
+  resnapshot(tsRecvMs: number): void {
+    for (const tb of this.handler.books()) {
+      const m = this.#mirror(tb);
+      if (m === null || !m.inSync || !tb.inSync) continue;
+      try {
+        this.#snapshot(tb, m, tsRecvMs);
+      } catch (e) {
+        m.inSync = false;
+        this.#report(e);
+      }
+    }
+  }
+
   #out(e: MarketEvent): void {
     this.#emitted++;
     this.#emit(e);
   }
 
-  #trade(t: TradeEvent): void {
+  /** Emits a trade of this venue, numbered on the tap's sequence. */
+  trade(t: TradeEvent): void {
     try {
       // Re-sequenced on the tap's counter so ids stay unique when the venue sends no trade id.
       this.#out(
@@ -171,7 +198,7 @@ export class BookEventTap implements VenueFeedHandler {
           symbol: t.symbol,
           tsEventMs: t.tsEventMs,
           tsRecvMs: t.tsRecvMs,
-          recvSeq: this.#next++,
+          recvSeq: this.#seq.next++,
           price: t.price,
           size: t.size,
           aggressor: t.aggressor,
@@ -222,7 +249,7 @@ export class BookEventTap implements VenueFeedHandler {
             m.inSync = false;
             m.bids.clear();
             m.asks.clear();
-            const seq = this.#next++;
+            const seq = this.#seq.next++;
             m.lastSeq = seq;
             this.#out(
               status({
@@ -267,7 +294,7 @@ export class BookEventTap implements VenueFeedHandler {
       asks.push([book.formatPrice(p), s]);
       return true;
     });
-    const seq = this.#next++;
+    const seq = this.#seq.next++;
     this.#out(bookSnapshot({ venue: this.venue, symbol: m.symbol, tsRecvMs, recvSeq: seq, seq, bids, asks }));
     m.inSync = true;
     m.updates = tb.updates;
@@ -300,7 +327,7 @@ export class BookEventTap implements VenueFeedHandler {
     }
     m.updates = tb.updates;
     if (changes.length === 0) return;
-    const seq = this.#next++;
+    const seq = this.#seq.next++;
     this.#out(
       bookDelta({
         venue: this.venue,

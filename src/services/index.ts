@@ -8,6 +8,7 @@ import { RedisCache } from '../bus/redis-cache.ts';
 import { type QobError, qobError } from '../core/errors.ts';
 import { buildGateway, listenGateway, type RunningGateway } from '../gateway/index.ts';
 import { openStore, type SqlStore } from '../store/index.ts';
+import { venueById } from '../venues/index.ts';
 import { Ingestion, SimIngestion } from './ingestion.ts';
 import { OrderbookService } from './orderbook.ts';
 import { RedisMarketData } from './redis-source.ts';
@@ -28,6 +29,7 @@ export { RedisMarketData } from './redis-source.ts';
 export { createServiceMetrics, DEFAULT_PROBE_PORTS, SERVICE_NAMES, type ServiceName, startProbes } from './runtime.ts';
 export { ServedBook } from './served-book.ts';
 export { StorageService } from './storage.ts';
+export { venueSymbolMapper } from './symbols.ts';
 
 export interface ServiceOptions {
   /** Instance number (`--id N`): probe port offset and client id. */
@@ -44,12 +46,21 @@ export interface ServiceOptions {
   readonly source?:
     | { readonly kind: 'replay'; readonly path: string; readonly format: 'cryptofeed' | 'qob'; readonly venue?: string }
     | {
+        readonly kind: 'live';
+        /** Venue ids (`binance`, `okx`, ...); each runs its live connector over the symbols it can spell. */
+        readonly venues: readonly string[];
+        /** Normalized symbols (`BTC-USDT`, `BTC-USDT-PERP`). */
+        readonly symbols: readonly string[];
+      }
+    | {
         readonly kind: 'sim';
         readonly symbols: readonly string[];
         readonly seed?: number;
         readonly stepsPerSec?: number;
       };
   readonly seqBase?: number;
+  /** ingestion: period of the fresh snapshot of every book, ms (default 30,000; see `Ingestion.resnapshot`). */
+  readonly resnapshotEveryMs?: number;
   /** orderbook: levels per side served (default 50). */
   readonly depth?: number;
   readonly group?: string;
@@ -109,6 +120,9 @@ export async function startService(name: ServiceName, o: ServiceOptions): Promis
         ...(o.onError === undefined ? {} : { onError: o.onError }),
       });
       closers.push(() => ing.close());
+      const resnapshot = setInterval(() => ing.resnapshot(Date.now()), o.resnapshotEveryMs ?? 30_000);
+      resnapshot.unref();
+      closers.push(() => clearInterval(resnapshot));
       const src = o.source;
       if (src === undefined) throw qobError('QOB_ERR_INVALID_ARGUMENT', 'ingestion needs --replay FILE or --sim', {});
       if (src.kind === 'replay') {
@@ -122,6 +136,35 @@ export async function startService(name: ServiceName, o: ServiceOptions): Promis
             finished = true;
           });
         ready = () => ({ ready: true, reason: finished ? 'replay published' : 'replaying' });
+      } else if (src.kind === 'live') {
+        const running: { venue: string; connector: ReturnType<Ingestion['live']> }[] = [];
+        for (const venue of src.venues) {
+          const toVenue = venueById(venue)?.connector?.toVenueSymbol;
+          // Each venue takes the symbols it lists this way (a perpetual is not a spot pair).
+          const symbols = src.symbols.filter((s) => {
+            try {
+              toVenue?.(s);
+              return toVenue !== undefined;
+            } catch {
+              return false;
+            }
+          });
+          if (symbols.length === 0) {
+            throw qobError('QOB_ERR_INVALID_ARGUMENT', `${venue}: none of the symbols is listed by its connector`, {
+              venue,
+              symbols: src.symbols.join(','),
+            });
+          }
+          running.push({ venue, connector: ing.live({ venue, symbols, signal: stop.signal }) });
+        }
+        closers.push(() => {
+          for (const r of running) r.connector.close();
+        });
+        ready = () => {
+          const books = running.flatMap((r) => [...r.connector.books()]);
+          const inSync = books.filter((b) => b.inSync).length;
+          return { ready: inSync > 0, reason: `live: ${inSync} of ${books.length} books in sync` };
+        };
       } else {
         const sim = new SimIngestion(ing, {
           symbols: src.symbols,

@@ -12,20 +12,25 @@ import type { Bus } from '../bus/bus.ts';
 import { type BusTopic, topicOf } from '../bus/topics.ts';
 import { isQobError, type QobError, qobError } from '../core/errors.ts';
 import type { MarketEvent } from '../domain/events.ts';
+import { type Clock, type Random, systemClock, systemRandom } from '../ingest/clock.ts';
+import { type ConnectorOptions, createConnector, type VenueConnector } from '../ingest/connector.ts';
 import { readCapture } from '../replay/capture.ts';
 import { readRecording } from '../replay/recording.ts';
 import { SimExchange } from '../sim/exchange.ts';
+import type { VenueEndpoints } from '../venues/connector-spec.ts';
 import type { FeedHandlerFactory } from '../venues/feed-handler.ts';
 import { venueByCaptureName, venueById } from '../venues/index.ts';
 import { createSimFeedHandler } from '../venues/sim/index.ts';
 import { BookEventTap, type BookEventTapOptions } from './book-events.ts';
 import type { ServiceMetrics } from './runtime.ts';
+import { venueSymbolMapper } from './symbols.ts';
 
 export interface IngestionOptions {
   readonly bus: Bus;
   /** First sequence number of every tap (default: `nowMs() * 1000`, so a restarted ingestion moves on). */
   readonly seqBase?: number;
   readonly snapshotEvery?: number;
+  /** Venue symbol to normalized symbol; default: the venue connector spec's mapping (`venueSymbolMapper`). */
   readonly symbolOf?: BookEventTapOptions['symbolOf'];
   readonly metrics?: ServiceMetrics;
   readonly onError?: (err: QobError) => void;
@@ -33,6 +38,18 @@ export interface IngestionOptions {
   readonly maxRetries?: number;
   /** Epoch-ms clock for `seqBase` (default Date.now). */
   readonly nowMs?: () => number;
+}
+
+export interface LiveOptions {
+  readonly venue: string;
+  /** Normalized symbols; each is spelled for the venue by its connector spec's `toVenueSymbol`. */
+  readonly symbols: readonly string[];
+  readonly endpoints?: Partial<VenueEndpoints>;
+  readonly clock?: Clock;
+  readonly random?: Random;
+  readonly fetch?: ConnectorOptions['fetch'];
+  readonly createSocket?: ConnectorOptions['createSocket'];
+  readonly signal?: AbortSignal;
 }
 
 export interface IngestionStats {
@@ -45,6 +62,8 @@ export class Ingestion {
   readonly #bus: Bus;
   readonly #options: IngestionOptions;
   readonly #taps = new Map<string, BookEventTap>();
+  /** The serving tap of each live venue (a connector makes a new handler, so a new tap, on reconnect). */
+  readonly #liveTaps = new Map<string, BookEventTap>();
   readonly #pending: MarketEvent[] = [];
   #chain: Promise<void> = Promise.resolve();
   #scheduled = false;
@@ -76,7 +95,7 @@ export class Ingestion {
     t = new BookEventTap(venue, f, {
       seqBase: o.seqBase ?? Math.round((o.nowMs ?? Date.now)() * 1000),
       ...(o.snapshotEvery === undefined ? {} : { snapshotEvery: o.snapshotEvery }),
-      ...(o.symbolOf === undefined ? {} : { symbolOf: o.symbolOf }),
+      symbolOf: o.symbolOf ?? venueSymbolMapper(venue),
       ...(handlerOptions === undefined ? {} : { handlerOptions }),
       emit: (e) => this.#enqueue(e),
       onError: (e) => this.#report(e),
@@ -87,6 +106,62 @@ export class Ingestion {
 
   taps(): BookEventTap[] {
     return [...this.#taps.values()];
+  }
+
+  /**
+   * Runs a venue's live connector (the one `qob start` uses: reconnects, resyncs, rotations) over
+   * normalized `symbols` (`BTC-USDT`, `BTC-USDT-PERP`), publishing its books and its deduplicated trades.
+   * Each handler the connector makes gets a tap on the venue's one sequence counter. Rotations break
+   * before they make (one handler per connection at a time), so a book has one chain of events.
+   */
+  live(options: LiveOptions): VenueConnector {
+    const { venue, symbols } = options;
+    const reg = venueById(venue);
+    const spec = reg?.connector;
+    if (reg === undefined || spec?.toVenueSymbol === undefined) {
+      throw qobError('QOB_ERR_UNKNOWN_VENUE', `no live connector with a symbol mapping for ${JSON.stringify(venue)}`, {
+        venue,
+      });
+    }
+    const toVenue = spec.toVenueSymbol;
+    const venueSymbols = symbols.map((s) => toVenue(s));
+    const o = this.#options;
+    const sequence = { next: o.seqBase ?? Math.round((o.nowMs ?? Date.now)() * 1000) };
+    const symbolOf = o.symbolOf ?? venueSymbolMapper(venue, symbols);
+    let current: BookEventTap | undefined;
+    const connector = createConnector({
+      spec,
+      symbols: venueSymbols,
+      makeBeforeBreak: false,
+      clock: options.clock ?? systemClock,
+      random: options.random ?? systemRandom,
+      ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      ...(options.createSocket === undefined ? {} : { createSocket: options.createSocket }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      handlerFactory: (handlerOptions) => {
+        const t = new BookEventTap(venue, reg.createFeedHandler, {
+          sequence,
+          symbolOf,
+          trades: false,
+          handlerOptions,
+          ...(o.snapshotEvery === undefined ? {} : { snapshotEvery: o.snapshotEvery }),
+          emit: (e) => this.#enqueue(e),
+          onError: (e) => this.#report(e),
+        });
+        current = t;
+        this.#liveTaps.set(venue, t);
+        return t;
+      },
+      onTrade: (t) => {
+        try {
+          current?.trade({ ...t, symbol: symbolOf(t.symbol) });
+        } catch (e) {
+          this.#report(isQobError(e) ? e : qobError('QOB_ERR_INTERNAL', String(e), { venue }, e));
+        }
+      },
+    });
+    return connector;
   }
 
   #enqueue(e: MarketEvent): void {
@@ -134,6 +209,16 @@ export class Ingestion {
         delay = Math.min(delay * 2, 2000);
       }
     }
+  }
+
+  /**
+   * Publishes a fresh snapshot of every in-sync book now. The service does it every 30 s, so a book whose
+   * partition moved to another orderbook instance resyncs within that even when it changes rarely (the
+   * periodic snapshot comes only every `snapshotEvery` deltas).
+   */
+  resnapshot(nowMs: number): void {
+    for (const t of this.#taps.values()) t.resnapshot(nowMs);
+    for (const t of this.#liveTaps.values()) t.resnapshot(nowMs);
   }
 
   /** Resolves when every event handled so far is published (or counted lost). */

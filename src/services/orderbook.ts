@@ -151,7 +151,8 @@ export class OrderbookService {
       b.served.apply(e);
       touched.add(b);
     }
-    for (const b of touched) await this.#write(b);
+    // The books' writes go out together (one round trip for the batch, not one per book).
+    await Promise.all([...touched].map((b) => this.#write(b)));
     this.#o.metrics?.booksInSync.set(
       { service: 'orderbook' },
       [...this.#books.values()].filter((b) => b.served.inSync).length,
@@ -173,19 +174,22 @@ export class OrderbookService {
       b.published = null;
       const version = s.maxSeen;
       if (b.cachedStatus !== s.status && version >= 0) {
-        await cache.putStatus(
-          status({
-            venue: s.venue,
-            symbol: s.symbol,
-            tsRecvMs: now,
-            recvSeq: version,
-            status: s.status === 'stale' ? 'stale' : 'syncing',
-            reason: s.reason,
-          }),
-          statusVersion(version, false),
-        );
+        // Sent together (one round trip, executed in order): the marker is heard after the status is there.
+        await Promise.all([
+          cache.putStatus(
+            status({
+              venue: s.venue,
+              symbol: s.symbol,
+              tsRecvMs: now,
+              recvSeq: version,
+              status: s.status === 'stale' ? 'stale' : 'syncing',
+              reason: s.reason,
+            }),
+            statusVersion(version, false),
+          ),
+          cache.publishDeltas([marker(s, version, now)]),
+        ]);
         b.cachedStatus = s.status;
-        await cache.publishDeltas([marker(s, version, now)]);
       }
       return;
     }
@@ -202,7 +206,43 @@ export class OrderbookService {
       bids: bids.map((l) => [l.price, l.size] as const),
       asks: asks.map((l) => [l.price, l.size] as const),
     });
-    const stored = await cache.putBook(snap, version);
+    const prev = b.published;
+    const changes = prev === null ? [] : [...diff('bid', prev.bids, bids), ...diff('ask', prev.asks, asks)];
+    // One round trip: the versioned write, the in-sync status and the pub/sub change are sent
+    // together on the cache's one connection, which Redis executes in order, so a gateway that hears the
+    // change and re-reads the cache finds this version already there. A change published for a version
+    // that was refused (another instance serves a newer one) is still exact: every instance holds the
+    // same levels at one sequence, and a mirror beyond it ignores it.
+    // The in-sync status goes with every write, not only when this instance's status changed: the book
+    // may have been served by another instance meanwhile (a partition that moved away and back), which
+    // left its own newer "syncing" status in the cache.
+    const [stored] = await Promise.all([
+      cache.putBook(snap, version),
+      cache.putStatus(
+        status({
+          venue: s.venue,
+          symbol: s.symbol,
+          tsRecvMs: now,
+          recvSeq: version,
+          status: 'in_sync',
+          reason: s.reason,
+        }),
+        statusVersion(version, true),
+      ),
+      cache.publishDeltas([
+        bookDelta({
+          venue: s.venue,
+          symbol: s.symbol,
+          tsRecvMs: now,
+          recvSeq: version,
+          firstSeq: version,
+          lastSeq: version,
+          prevSeq: prev === null ? null : prev.version,
+          changes,
+        }),
+      ]),
+    ]);
+    b.cachedStatus = 'in_sync';
     if (!stored) {
       // Someone else serves a newer version: re-read it next time.
       b.known = false;
@@ -217,34 +257,6 @@ export class OrderbookService {
       }
     }
     b.frontier = version;
-    if (b.cachedStatus !== 'in_sync') {
-      await cache.putStatus(
-        status({
-          venue: s.venue,
-          symbol: s.symbol,
-          tsRecvMs: now,
-          recvSeq: version,
-          status: 'in_sync',
-          reason: s.reason,
-        }),
-        statusVersion(version, true),
-      );
-      b.cachedStatus = 'in_sync';
-    }
-    const prev = b.published;
-    const changes = prev === null ? [] : [...diff('bid', prev.bids, bids), ...diff('ask', prev.asks, asks)];
-    await cache.publishDeltas([
-      bookDelta({
-        venue: s.venue,
-        symbol: s.symbol,
-        tsRecvMs: now,
-        recvSeq: version,
-        firstSeq: version,
-        lastSeq: version,
-        prevSeq: prev === null ? null : prev.version,
-        changes,
-      }),
-    ]);
     b.published = { version, bids, asks };
   }
 

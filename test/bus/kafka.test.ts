@@ -9,7 +9,7 @@ import { Producer } from '@platformatic/kafka';
 import { Deduplicator, type Subscription } from '../../src/bus/bus.ts';
 import { KafkaBus } from '../../src/bus/kafka.ts';
 import { BUS_TOPICS, encodeCompact, encodeMessage } from '../../src/bus/topics.ts';
-import type { QobError } from '../../src/core/errors.ts';
+import { isQobError, type QobError } from '../../src/core/errors.ts';
 import type { BookDeltaEvent, MarketEvent } from '../../src/domain/events.ts';
 import { delta, perKeyOrdered, until } from './helpers.ts';
 
@@ -161,6 +161,48 @@ describe('KafkaBus (real broker)', { skip: SKIP }, () => {
           dedup: new Deduplicator(),
         },
       );
+      await until(() => got.length >= N, 60_000, 'every event');
+      await sub.close();
+      assert.equal(got.length, N);
+      assert.ok(perKeyOrdered(got));
+    } finally {
+      await other.close();
+    }
+  });
+  it('delivers every event in per-key order with a lingering producer and per-subscription fetch settings; rejects bad ones', async () => {
+    await assert.rejects(
+      KafkaBus.connect({ brokers, topicPrefix: `${prefix}linger.`, lingerMs: -1 }),
+      (e) => isQobError(e, 'QOB_ERR_INVALID_ARGUMENT') && e.context.field === 'lingerMs',
+    );
+    const other = await KafkaBus.connect({
+      brokers,
+      topicPrefix: `${prefix}linger.`,
+      partitions: 3,
+      eventsPerMessage: 4,
+      lingerMs: 5,
+      fetchMinBytes: 1,
+    });
+    try {
+      await assert.rejects(
+        other.subscribe(DELTA, `${prefix}bad`, () => undefined, { fetchMinBytes: 0 }),
+        (e) => isQobError(e, 'QOB_ERR_INVALID_ARGUMENT') && e.context.field === 'fetchMinBytes',
+      );
+      await assert.rejects(
+        other.subscribe(DELTA, `${prefix}bad`, () => undefined, { fetchMaxWaitMs: 1.5 }),
+        (e) => isQobError(e, 'QOB_ERR_INVALID_ARGUMENT') && e.context.field === 'fetchMaxWaitMs',
+      );
+      const N = 2000;
+      const sent = Array.from({ length: N }, (_, i) => delta(SYMBOLS[i % SYMBOLS.length] as string, i + 1));
+      const pubs: Promise<void>[] = [];
+      for (let i = 0; i < N; i += 50) pubs.push(other.publish(DELTA, sent.slice(i, i + 50)));
+      await Promise.all(pubs);
+      const got: BookDeltaEvent[] = [];
+      // A large minimum: each fetch is answered when its wait ends, with what has arrived by then.
+      const sub = await other.subscribe(DELTA, `${prefix}linger`, (es) => void got.push(...(es as BookDeltaEvent[])), {
+        dedup: new Deduplicator(),
+        fetchMaxWaitMs: 20,
+        fetchMinBytes: 1024 * 1024,
+      });
       await until(() => got.length >= N, 60_000, 'every event');
       await sub.close();
       assert.equal(got.length, N);

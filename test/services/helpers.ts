@@ -2,6 +2,7 @@
 import type { Bus } from '../../src/bus/bus.ts';
 import type { BusTopic } from '../../src/bus/topics.ts';
 import type { MarketEvent } from '../../src/domain/events.ts';
+import type { SqlStore } from '../../src/store/index.ts';
 
 export const engines = {
   kafka: process.env.QOB_TEST_KAFKA_BROKERS,
@@ -53,4 +54,26 @@ export function finalSeqs(events: readonly MarketEvent[]): Map<string, number> {
       out.set(`${e.venue}|${e.symbol}`, Math.max(out.get(`${e.venue}|${e.symbol}`) ?? -1, e.lastSeq ?? -1));
   }
   return out;
+}
+
+/** The bus-fed rows of a store, in one comparable shape. */
+export async function storedRows(s: SqlStore) {
+  return {
+    trades: await s.sqlEngine.query(
+      'select venue, symbol, recv_seq::text as r, price::text as p, size::text as s, aggressor, trade_id from trades order by recv_seq',
+    ),
+    deltas: await s.sqlEngine.query(
+      'select venue, symbol, recv_seq::text as r, prev_seq::text as pv, last_seq::text as l, sides, prices::text as p, sizes::text as s from book_deltas order by recv_seq',
+    ),
+    snapshots: await s.sqlEngine.query(
+      "select venue, symbol, recv_seq::text as r, bid_prices::text as bp, bid_sizes::text as bs, ask_prices::text as ap, ask_sizes::text as az from book_snapshots where source = 'venue' order by recv_seq",
+    ),
+  };
+}
+
+export async function storedCount(s: SqlStore): Promise<number> {
+  const r = await s.sqlEngine.query(
+    "select (select count(*) from trades) + (select count(*) from book_deltas) + (select count(*) from book_snapshots where source = 'venue') as n",
+  );
+  return Number(r[0]?.n);
 }

@@ -27,6 +27,8 @@ Options:
   --venue ID            the capture's venue when its header names none
   --sim SYMBOLS         run the built-in simulated exchange over these symbols (comma-separated)
   --rate N              sim steps per second (default 20)
+  --live VENUES         run these venues' live connectors (the ones qob start uses; comma-separated ids)
+  --symbols SYMBOLS     normalized symbols for --live (BTC-USDT,BTC-USDT-PERP); each venue takes those it lists
   orderbook:
   --depth N             levels per side written to Redis (default 50)
   storage:
@@ -68,6 +70,8 @@ export const serviceCommand: Command = {
       format: { type: 'string' },
       venue: { type: 'string' },
       sim: { type: 'string' },
+      live: { type: 'string' },
+      symbols: { type: 'string' },
       rate: { type: 'string' },
       depth: { type: 'string' },
       pg: { type: 'string' },
@@ -118,15 +122,23 @@ export const serviceCommand: Command = {
               ...(values.venue === undefined ? {} : { venue: values.venue }),
             },
           }
-        : values.sim !== undefined
+        : values.live !== undefined
           ? {
               source: {
-                kind: 'sim' as const,
-                symbols: values.sim.split(',').filter((s) => s !== ''),
-                ...(rate === undefined ? {} : { stepsPerSec: rate }),
+                kind: 'live' as const,
+                venues: values.live.split(',').filter((s) => s !== ''),
+                symbols: (values.symbols ?? '').split(',').filter((s) => s !== ''),
               },
             }
-          : {}),
+          : values.sim !== undefined
+            ? {
+                source: {
+                  kind: 'sim' as const,
+                  symbols: values.sim.split(',').filter((s) => s !== ''),
+                  ...(rate === undefined ? {} : { stepsPerSec: rate }),
+                },
+              }
+            : {}),
       store:
         pg === undefined
           ? { engine: 'embedded', dataDir: resolve(io.cwd, values['data-dir'] ?? `.data/pglite-storage-${id}`) }
