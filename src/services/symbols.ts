@@ -67,7 +67,7 @@ function match(toVenue: (symbol: string) => string, key: string): string | undef
         for (const s of [`${base}-${quote}`, `${base}-${quote}-PERP`]) {
           try {
             parseNormalizedSymbol(s);
-            if (toVenue(s).toUpperCase() === key) {
+            if (sameVenueSpelling(toVenue(s).toUpperCase(), key)) {
               best = { symbol: s, rank };
               break;
             }
@@ -79,4 +79,16 @@ function match(toVenue: (symbol: string) => string, key: string): string | undef
     }
   }
   return best?.symbol;
+}
+
+/** Asset codes a venue spells two ways (Kraken's v1 feed says XBT and XDG where its v2 feed says BTC and DOGE). */
+const LEGACY_ASSETS: Readonly<Record<string, string>> = { XBT: 'BTC', XDG: 'DOGE' };
+
+function legacyToModern(spelling: string): string {
+  return spelling.replace(/[A-Z]+/g, (t) => LEGACY_ASSETS[t] ?? t);
+}
+
+/** Whether two venue spellings name the same instrument, up to the legacy asset codes above. */
+function sameVenueSpelling(a: string, b: string): boolean {
+  return a === b || legacyToModern(a) === legacyToModern(b);
 }
