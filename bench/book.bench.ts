@@ -7,13 +7,8 @@
  *
  * Every implementation gets the same stream in its natural input form (ours: the venue's decimal text,
  * parsed exactly inside the timed region; peers: numbers parsed once up front, outside it, and again as
- * `(text)` rows fed the venue text converted inside the timed region, as their adapters do). The real
- * captures are replayed as the platform applies them: each venue frame is turned into levels by that
- * venue handler's own parser (untimed, chunk by chunk), then applied. Every implementation is measured the
- * same way: one warm-up pass, best of the timed passes for updates/s, and p50/p99 over the time of every
- * single delta of one more pass; a minor GC before each timed chunk keeps the garbage of the untimed
- * parsing out of the timed regions. After each stream, every implementation's 10 best levels per side
- * must equal ours, or the benchmark fails.
+ * `(text)` rows fed the venue text converted inside the timed region, as their adapters do). After each
+ * stream, every implementation's 10 best levels per side must equal ours, or the benchmark fails.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,7 +45,7 @@ const MEMORY_BOOKS = 20;
 const CAPTURE_REPEATS = 10;
 const TOP_N = 10;
 
-const gc = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc;
+const gc = (globalThis as { gc?: () => void }).gc;
 const log = (s: string) => {
   if (!args.json) process.stdout.write(`${s}\n`);
 };
@@ -102,13 +97,10 @@ interface Throughput {
 }
 
 /**
- * The stream is held as text in chunks of CHUNK deltas, as a venue sends it: the synthetic stream as JSON,
- * captured streams as the venue's own frames. Before each chunk is timed it is parsed (captured frames by
- * the platform's own venue parser) and converted to the implementation's input, untimed, so every
- * implementation reads freshly parsed, cache-hot input as it would from a live socket, rather than a
- * 100 MB array of pre-built objects scattered over the heap (which measures memory latency, not the book).
- * Then, with --expose-gc, a minor GC clears the garbage of that untimed work, so the collections that land
- * inside a timed region are paid for by the implementation's own allocations only (same rule for all).
+ * The stream is held as JSON text in chunks of CHUNK deltas, as a venue sends it. Before each chunk is
+ * timed it is parsed and converted to the implementation's input (untimed), so every implementation reads
+ * freshly parsed, cache-hot input as it would from a live socket, rather than a 100 MB array of
+ * pre-built objects scattered over the heap (which measures memory latency, not the book).
  */
 const CHUNK = 250;
 const chunkCache = new Map<string, string[]>();
@@ -123,17 +115,6 @@ function chunkTexts(s: BenchStream, n: number): string[] {
   return texts;
 }
 
-/** The first `n` deltas of `s`, freshly parsed from text, chunk by chunk. */
-function* chunks(s: BenchStream, n: number): Generator<BenchDelta[]> {
-  const frames = s.frames;
-  const parseFrame = s.parseFrame;
-  if (frames !== undefined && parseFrame !== undefined) {
-    for (let i = 0; i < n; i += CHUNK) yield frames.slice(i, Math.min(n, i + CHUNK)).map(parseFrame);
-    return;
-  }
-  for (const text of chunkTexts(s, n)) yield JSON.parse(text) as BenchDelta[];
-}
-
 const NO_SNAPSHOT = { bids: [], asks: [] };
 
 /** Feeds the first `n` deltas of `s` to a new book chunk by chunk; `timed` wraps each chunk's application. */
@@ -144,9 +125,9 @@ function pass(
   timed: (apply: () => void, p: unknown, len: number, book: unknown) => void,
 ): unknown {
   const book = im.create(im.prepare({ name: s.name, snapshot: s.snapshot, deltas: [] }));
-  for (const deltas of chunks(s, n)) {
+  for (const text of chunkTexts(s, n)) {
+    const deltas = JSON.parse(text) as BenchDelta[];
     const p = im.prepare({ name: s.name, snapshot: NO_SNAPSHOT, deltas });
-    gc?.({ type: 'minor' });
     timed(
       () => {
         for (let i = 0; i < deltas.length; i++) im.applyDelta(book, p, i);
@@ -386,10 +367,7 @@ async function main(): Promise<void> {
   log(`total time ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-/**
- * Throughput and latency over all captured books, each from its snapshot, its frames parsed by the
- * platform's venue parser chunk by chunk (untimed) as in `pass`; checked against ours.
- */
+/** Throughput and latency over all captured books, each from its snapshot; checked against ours. */
 function realCaptures(im: Impl, streams: BenchStream[]): NonNullable<Result['real']> {
   const limits = streams.map((s) => s.deltas.length);
   const updates = streams.reduce((a, s) => a + countUpdates(s, s.deltas.length), 0);
@@ -397,11 +375,11 @@ function realCaptures(im: Impl, streams: BenchStream[]): NonNullable<Result['rea
   for (let r = 0; r <= CAPTURE_REPEATS; r++) {
     let ns = 0;
     for (const s of streams) {
-      const b = pass(im, s, s.deltas.length, (apply) => {
-        const t0 = process.hrtime.bigint();
-        apply();
-        ns += Number(process.hrtime.bigint() - t0);
-      });
+      const p = im.prepare(s);
+      const b = im.create(p);
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < s.deltas.length; i++) im.applyDelta(b, p, i);
+      ns += Number(process.hrtime.bigint() - t0);
       if (r === 0) verify(im, b, reference(s, s.deltas.length), `the capture ${s.name}`);
     }
     if (r > 0 && ns < best) best = ns;

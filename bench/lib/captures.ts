@@ -1,22 +1,11 @@
 /**
  * Depth streams extracted, in memory, from the real captures in ../shared/fixtures (Binance diff depth
  * with its REST snapshots, Bybit v5 orderbook.200, OKX v5 books). Nothing is copied into the repository.
- *
- * Each book becomes one `BenchStream` that keeps the venue's frames verbatim, with the parser the platform
- * itself uses on them (the venue handler's frame scanner, falling back to its JSON.parse path), so a
- * benchmark can turn frames into levels the way a live connection does, chunk by chunk, just before they
- * are applied: the levels are the same objects a feed handler hands to `L2Book.applyDelta` (strings cut
- * from the frame, OKX's four-field levels). The venue's sync rule is applied when the stream is built
- * (Binance: drop events with `u <= lastUpdateId`).
+ * Each book becomes one `BenchStream`: its snapshot and the deltas that follow it, with the venue's sync
+ * rule applied (Binance: drop events with `u <= lastUpdateId`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { scanDepthFrame } from '../../src/venues/binance/fast-depth.ts';
-import { parseFrame as parseBinanceFrame, parseDepthSnapshot } from '../../src/venues/binance/wire.ts';
-import { scanBookFrame } from '../../src/venues/bybit/fast-book.ts';
-import { type BybitBookMessage, parseFrame as parseBybitFrame } from '../../src/venues/bybit/wire.ts';
-import { scanOkxBookPush } from '../../src/venues/okx/fast-book.ts';
-import { type OkxBookPush, parseBookPush } from '../../src/venues/okx/wire.ts';
 import type { BenchDelta, BenchStream, TextLevel } from './impls.ts';
 
 interface Rec {
@@ -33,130 +22,73 @@ function lines(path: string): Rec[] {
     .map((l) => JSON.parse(l) as Rec);
 }
 
-/** The levels as the platform's parsers return them (the bench's types name the two fields it reads). */
-const asDelta = (bids: readonly unknown[], asks: readonly unknown[]): BenchDelta =>
-  ({ bids, asks }) as unknown as BenchDelta;
-const asLevels = (levels: readonly unknown[]): TextLevel[] => levels as unknown as TextLevel[];
-
-// ---- Binance ---------------------------------------------------------------------------------------
-
-function binanceEvent(text: string) {
-  const fast = scanDepthFrame(text, false);
-  if (fast !== undefined) return fast;
-  const f = parseBinanceFrame(text, false);
-  return f.kind === 'depth' ? f.event : undefined;
-}
-
-function binanceDelta(text: string): BenchDelta {
-  const ev = binanceEvent(text);
-  if (ev === undefined) throw new Error('not a Binance depth frame');
-  return asDelta(ev.bids, ev.asks);
-}
+const pair = (l: readonly string[]): TextLevel => [l[0] as string, l[1] as string];
 
 function binance(dir: string): BenchStream[] {
   const snaps = new Map<string, { id: number; bids: TextLevel[]; asks: TextLevel[] }>();
-  const events = new Map<string, { u: number; frame: string }[]>();
+  const events = new Map<string, { u: number; bids: TextLevel[]; asks: TextLevel[] }[]>();
   for (const r of lines(join(dir, 'cryptofeed_BINANCE.books.jsonl'))) {
     if (r.t === 'http' && r.url !== undefined && r.data !== undefined) {
       const sym = /symbol=([A-Z0-9]+)/.exec(r.url)?.[1];
-      const s = parseDepthSnapshot(r.data);
-      if (sym !== undefined) snaps.set(sym, { id: s.lastUpdateId, bids: asLevels(s.bids), asks: asLevels(s.asks) });
+      const b = JSON.parse(r.data) as { lastUpdateId: number; bids: string[][]; asks: string[][] };
+      if (sym !== undefined) snaps.set(sym, { id: b.lastUpdateId, bids: b.bids.map(pair), asks: b.asks.map(pair) });
     } else if (r.t === 'recv' && r.data !== undefined) {
-      const ev = binanceEvent(r.data);
-      if (ev === undefined) continue;
-      const list = events.get(ev.symbol) ?? [];
-      list.push({ u: ev.lastId, frame: r.data });
-      events.set(ev.symbol, list);
+      const m = JSON.parse(r.data) as { data?: { e?: string; s: string; u: number; b: string[][]; a: string[][] } };
+      const d = m.data;
+      if (d?.e !== 'depthUpdate') continue;
+      const list = events.get(d.s) ?? [];
+      list.push({ u: d.u, bids: d.b.map(pair), asks: d.a.map(pair) });
+      events.set(d.s, list);
     }
   }
   const out: BenchStream[] = [];
   for (const [sym, snap] of snaps) {
-    const frames = (events.get(sym) ?? []).filter((e) => e.u > snap.id).map((e) => e.frame);
-    out.push(stream(`binance ${sym}`, snap, frames, binanceDelta));
+    const deltas: BenchDelta[] = (events.get(sym) ?? []).filter((e) => e.u > snap.id);
+    out.push({ name: `binance ${sym}`, snapshot: snap, deltas });
   }
   return out;
-}
-
-// ---- Bybit -----------------------------------------------------------------------------------------
-
-function bybitMessage(text: string): BybitBookMessage | undefined {
-  const fast = scanBookFrame(text);
-  if (fast !== undefined) return fast;
-  const f = parseBybitFrame(text);
-  return f.kind === 'book' ? f.msg : undefined;
-}
-
-function bybitDelta(text: string): BenchDelta {
-  const m = bybitMessage(text);
-  if (m === undefined) throw new Error('not a Bybit book frame');
-  return asDelta(m.bids, m.asks);
 }
 
 function bybit(dir: string): BenchStream[] {
-  type Book = { snapshot: { bids: TextLevel[]; asks: TextLevel[] }; frames: string[] };
-  const books = new Map<string, Book>();
+  const books = new Map<string, { snapshot: { bids: TextLevel[]; asks: TextLevel[] }; deltas: BenchDelta[] }>();
   const out: BenchStream[] = [];
-  const done = (name: string, b: Book) => out.push(stream(name, b.snapshot, b.frames, bybitDelta));
   for (const r of lines(join(dir, 'cryptofeed_BYBIT.books.jsonl'))) {
     if (r.t !== 'recv' || r.data === undefined) continue;
-    const m = bybitMessage(r.data);
-    if (m === undefined) continue;
+    const m = JSON.parse(r.data) as { topic?: string; type?: string; data?: { b: string[][]; a: string[][] } };
+    if (m.topic?.startsWith('orderbook.') !== true || m.data === undefined) continue;
     const key = `bybit ${r.conn} ${m.topic}`;
-    if (m.type === 'snapshot' || m.updateId === 1) {
+    const bids = m.data.b.map(pair);
+    const asks = m.data.a.map(pair);
+    if (m.type === 'snapshot') {
       const prev = books.get(key);
-      if (prev !== undefined) done(key, prev);
-      books.set(key, { snapshot: { bids: asLevels(m.bids), asks: asLevels(m.asks) }, frames: [] });
+      if (prev !== undefined) out.push({ name: key, ...prev });
+      books.set(key, { snapshot: { bids, asks }, deltas: [] });
     } else {
-      books.get(key)?.frames.push(r.data);
+      books.get(key)?.deltas.push({ bids, asks });
     }
   }
-  for (const [name, b] of books) done(name, b);
+  for (const [name, b] of books) out.push({ name, ...b });
   return out;
 }
 
-// ---- OKX -------------------------------------------------------------------------------------------
-
-function okxPush(text: string): OkxBookPush | undefined {
-  if (!text.startsWith('{')) return undefined; // "pong"
-  const fast = scanOkxBookPush(text);
-  if (fast !== undefined) return fast;
-  const o = JSON.parse(text) as Record<string, unknown>;
-  const arg = o.arg as Record<string, unknown> | undefined;
-  if (typeof o.event === 'string' || arg?.channel !== 'books') return undefined;
-  return parseBookPush(o, arg);
-}
-
-function okxDelta(text: string): BenchDelta {
-  const d = okxPush(text)?.data[0];
-  if (d === undefined) throw new Error('not an OKX book push');
-  return asDelta(d.bids, d.asks);
-}
-
 function okx(dir: string): BenchStream[] {
-  const books = new Map<string, { snapshot: { bids: TextLevel[]; asks: TextLevel[] }; frames: string[] }>();
+  const books = new Map<string, { snapshot: { bids: TextLevel[]; asks: TextLevel[] }; deltas: BenchDelta[] }>();
   for (const r of lines(join(dir, 'cryptofeed_OKX.books.jsonl'))) {
-    if (r.t !== 'recv' || r.data === undefined) continue;
-    const p = okxPush(r.data);
-    const d = p?.data[0];
-    if (p === undefined || d === undefined || p.channel !== 'books') continue;
-    const key = `okx ${p.instId}`;
-    if (p.action === 'snapshot')
-      books.set(key, { snapshot: { bids: asLevels(d.bids), asks: asLevels(d.asks) }, frames: [] });
-    else books.get(key)?.frames.push(r.data);
+    if (r.t !== 'recv' || r.data === undefined || !r.data.startsWith('{')) continue;
+    const m = JSON.parse(r.data) as {
+      arg?: { channel: string; instId: string };
+      action?: string;
+      data?: { bids: string[][]; asks: string[][] }[];
+    };
+    const d = m.data?.[0];
+    if (m.arg?.channel !== 'books' || d === undefined) continue;
+    const key = `okx ${m.arg.instId}`;
+    const bids = d.bids.map(pair);
+    const asks = d.asks.map(pair);
+    if (m.action === 'snapshot') books.set(key, { snapshot: { bids, asks }, deltas: [] });
+    else books.get(key)?.deltas.push({ bids, asks });
   }
-  return [...books].map(([name, b]) => stream(name, b.snapshot, b.frames, okxDelta));
-}
-
-// ---- streams ---------------------------------------------------------------------------------------
-
-function stream(
-  name: string,
-  snapshot: BenchStream['snapshot'],
-  frames: string[],
-  parseFrame: (text: string) => BenchDelta,
-): BenchStream {
-  // `deltas` (parsed once, kept) serve the reference book and the counts; timed passes parse `frames`.
-  return { name, snapshot, deltas: frames.map(parseFrame), frames, parseFrame };
+  return [...books].map(([name, b]) => ({ name, ...b }));
 }
 
 /** The captured books, or undefined with the reason when the fixtures are absent. */

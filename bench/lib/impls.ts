@@ -21,10 +21,6 @@ export interface BenchStream {
   readonly name: string;
   readonly snapshot: { readonly bids: readonly TextLevel[]; readonly asks: readonly TextLevel[] };
   readonly deltas: readonly BenchDelta[];
-  /** Captured streams: the venue's frames, verbatim, one per delta (timed passes parse these, untimed). */
-  readonly frames?: readonly string[];
-  /** The platform's own parser for `frames` (the venue handler's), giving the levels a handler applies. */
-  readonly parseFrame?: (text: string) => BenchDelta;
 }
 
 export type NumLevel = [number, number];
