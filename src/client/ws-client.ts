@@ -40,6 +40,8 @@ export interface WsCandleMsg {
   readonly close: string;
   readonly volume: string;
   readonly vwap: string;
+  /** Sum of price x size over the candle's trades (VWAP = notional / volume), exact text. */
+  readonly notional: string;
   readonly trades: number;
 }
 

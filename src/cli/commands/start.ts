@@ -209,7 +209,7 @@ ${CONFIG_OPTIONS_HELP}`,
     note(
       stored === undefined
         ? 'qob start: storing nothing (--no-store or store.engine "none").'
-        : `qob start: storing sim trades and books in the ${stored.engine} store (${stored.where}).`,
+        : `qob start: storing sim trades and books, and live venues' trades, in the ${stored.engine} store (${stored.where}).`,
     );
     if (api !== undefined) note(`qob start: API on ${api.url} (OpenAPI page: ${api.url}/api-docs).`);
     if (dashboard !== undefined) note(`qob start: dashboard on ${dashboard.url}`);
