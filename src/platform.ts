@@ -12,13 +12,14 @@ import type { QobConfig, VenueConfig } from './config/types.ts';
 import { qobError } from './core/errors.ts';
 import { bookDelta, bookSnapshot, type MarketEvent, type TradeEvent, trade } from './domain/index.ts';
 import { buildGateway, listenGateway, type RunningGateway } from './gateway/index.ts';
-import type {
-  BookRef,
-  BookStatusView,
-  MarketDataSource,
-  MarketStatus,
-  VenueStatusView,
-  VenueView,
+import {
+  type BookRef,
+  type BookStatusView,
+  bookStatusOfRef,
+  type MarketDataSource,
+  type MarketStatus,
+  type VenueStatusView,
+  type VenueView,
 } from './gateway/source.ts';
 import { onSimTrades } from './gateway/ws/sim-trades.ts';
 import type { TradeBatch } from './gateway/ws/tape.ts';
@@ -716,27 +717,7 @@ export function createMarketData(options: MarketDataOptions): PlatformMarketData
             booksInSync: mine.filter((b) => b.inSync).length,
           };
         }),
-        books: refs.map((b) => {
-          const book = b.inSync ? b.book : undefined;
-          return {
-            venue: b.venue,
-            symbol: b.symbol,
-            venueSymbol: b.venueSymbol,
-            status: b.status,
-            reason: b.reason,
-            bestBid: book?.bestBid()?.price ?? null,
-            bestAsk: book?.bestAsk()?.price ?? null,
-            spread: book?.spread()?.toString() ?? null,
-            mid: book?.mid()?.toString() ?? null,
-            bidLevels: book?.bids.length ?? 0,
-            askLevels: book?.asks.length ?? 0,
-            updates: b.updates,
-            updatesPerSec: 0,
-            crossed: 0,
-            gaps: 0,
-            ageMs: null,
-          };
-        }),
+        books: refs.map((b) => bookStatusOfRef(b, null)),
       };
     },
     readiness() {

@@ -97,6 +97,32 @@ export interface BookStatusView {
   readonly ageMs: number | null;
 }
 
+/**
+ * The status line of a book known only through its `BookRef` (no rate, crossing or gap statistics): its
+ * prices when in sync, nothing when not, and `ageMs` as the caller measured it.
+ */
+export function bookStatusOfRef(ref: BookRef, ageMs: number | null): BookStatusView {
+  const book = ref.inSync ? ref.book : undefined;
+  return {
+    venue: ref.venue,
+    symbol: ref.symbol,
+    venueSymbol: ref.venueSymbol,
+    status: ref.status,
+    reason: ref.reason,
+    bestBid: book?.bestBid()?.price ?? null,
+    bestAsk: book?.bestAsk()?.price ?? null,
+    spread: book?.spread()?.toString() ?? null,
+    mid: book?.mid()?.toString() ?? null,
+    bidLevels: book?.bids.length ?? 0,
+    askLevels: book?.asks.length ?? 0,
+    updates: ref.updates,
+    updatesPerSec: 0,
+    crossed: 0,
+    gaps: 0,
+    ageMs,
+  };
+}
+
 /** The latest status of every venue and book, and when it was taken (epoch ms). */
 export interface MarketStatus {
   readonly tsMs: number;

@@ -12,7 +12,14 @@ import { L2Book } from '../book/l2-book.ts';
 import type { DeltaSubscription, RedisCache } from '../bus/redis-cache.ts';
 import type { QobError } from '../core/errors.ts';
 import type { BookDeltaEvent } from '../domain/events.ts';
-import type { BookRef, MarketDataSource, MarketStatus, Readiness, VenueView } from '../gateway/source.ts';
+import {
+  type BookRef,
+  bookStatusOfRef,
+  type MarketDataSource,
+  type MarketStatus,
+  type Readiness,
+  type VenueView,
+} from '../gateway/source.ts';
 import type { ServiceMetrics } from './runtime.ts';
 
 export interface RedisSourceOptions {
@@ -247,26 +254,8 @@ export class RedisMarketData implements MarketDataSource {
         };
       }),
       books: this.#refs().map((r) => {
-        const m = this.#mirrors.get(`${r.venue}|${r.symbol}`) as Mirror;
-        const book = m.inSync ? m.book : undefined;
-        return {
-          venue: r.venue,
-          symbol: r.symbol,
-          venueSymbol: r.venueSymbol,
-          status: r.status,
-          reason: r.reason,
-          bestBid: book?.bestBid()?.price ?? null,
-          bestAsk: book?.bestAsk()?.price ?? null,
-          spread: book?.spread()?.toString() ?? null,
-          mid: book?.mid()?.toString() ?? null,
-          bidLevels: book?.bids.length ?? 0,
-          askLevels: book?.asks.length ?? 0,
-          updates: m.updates,
-          updatesPerSec: 0,
-          crossed: 0,
-          gaps: 0,
-          ageMs: m.lastUpdateMs === null ? null : Math.max(0, now - m.lastUpdateMs),
-        };
+        const last = (this.#mirrors.get(`${r.venue}|${r.symbol}`) as Mirror).lastUpdateMs;
+        return bookStatusOfRef(r, last === null ? null : Math.max(0, now - last));
       }),
     };
   }
