@@ -1,6 +1,6 @@
 /**
  * KafkaBus across a broker restart, on a single-node Kafka of its own (scripts/stack.sh kafka-up in a
- * temporary QOB_STACK_DIR, ports 57092/57093), never the shared one. Reuses the jars of the main stack
+ * temporary QOB_STACK_DIR, ports 27092/27093), never the shared one. Reuses the jars of the main stack
  * (.stack/kafka-libs, or QOB_STACK_KAFKA_LIBS); skips with a message when Java or the jars are absent.
  */
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
 const STACK_SH = path.join(root, 'scripts/stack.sh');
 const LIBS = process.env.QOB_STACK_KAFKA_LIBS ?? path.join(root, '.stack/kafka-libs');
-const PORT = 57092;
+const PORT = 27092;
 const DELTA = BUS_TOPICS['book.delta'];
 const SYMBOLS = ['BTC-USDT', 'ETH-USDT', 'SOL-USDT', 'XRP-USDT', 'DOGE-USDT'];
 
@@ -42,9 +42,9 @@ describe('KafkaBus across a broker restart (own single-node Kafka)', { skip: ski
     ...process.env,
     QOB_STACK_DIR: dir,
     QOB_STACK_KAFKA_PORT: String(PORT),
-    QOB_STACK_KAFKA_CONTROLLER_PORT: '57093',
-    QOB_STACK_PG_PORT: '57432',
-    QOB_STACK_REDIS_PORT: '57379',
+    QOB_STACK_KAFKA_CONTROLLER_PORT: '27093',
+    QOB_STACK_PG_PORT: '27432',
+    QOB_STACK_REDIS_PORT: '27379',
     QOB_STACK_KAFKA_LIBS: LIBS,
   };
   const stack = (cmd: 'kafka-up' | 'kafka-down') => run('bash', [STACK_SH, cmd], { env, timeout: 150_000 });

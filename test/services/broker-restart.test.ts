@@ -1,6 +1,6 @@
 /**
  * The services across a Kafka broker restart, on a single-node Kafka of their own (scripts/stack.sh
- * kafka-up in a temporary QOB_STACK_DIR, ports 58092/58093, never the shared one), with the shared Redis
+ * kafka-up in a temporary QOB_STACK_DIR, ports 28092/28093, never the shared one), with the shared Redis
  * and PostgreSQL (unique key prefix and schema): ingestion over the simulated exchange, two orderbook
  * instances, storage and a gateway source. Mid-stream one orderbook instance is killed and another started,
  * and the broker is stopped and started again. At the end no book event was lost or applied twice, the
@@ -38,7 +38,7 @@ const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
 const STACK_SH = path.join(root, 'scripts/stack.sh');
 const LIBS = process.env.QOB_STACK_KAFKA_LIBS ?? path.join(root, '.stack/kafka-libs');
-const PORT = 58092;
+const PORT = 28092;
 const DEPTH = 20;
 const SYMBOLS = ['BTC-USDT', 'ETH-USDT', 'SOL-USDT', 'XRP-USDT'];
 
@@ -62,9 +62,9 @@ describe('the services across a Kafka broker restart (own single-node Kafka)', {
     ...process.env,
     QOB_STACK_DIR: dir,
     QOB_STACK_KAFKA_PORT: String(PORT),
-    QOB_STACK_KAFKA_CONTROLLER_PORT: '58093',
-    QOB_STACK_PG_PORT: '58432',
-    QOB_STACK_REDIS_PORT: '58379',
+    QOB_STACK_KAFKA_CONTROLLER_PORT: '28093',
+    QOB_STACK_PG_PORT: '28432',
+    QOB_STACK_REDIS_PORT: '28379',
     QOB_STACK_KAFKA_LIBS: LIBS,
   };
   const stack = (cmd: 'kafka-up' | 'kafka-down') => run('bash', [STACK_SH, cmd], { env, timeout: 150_000 });

@@ -1,6 +1,6 @@
 /**
  * Storage survives a PostgreSQL restart. The test runs its OWN PostgreSQL 15 (initdb + pg_ctl in a temp
- * directory, port 57432; as root the server runs as user `postgres`), never the shared stack's server.
+ * directory, port 26432; as root the server runs as user `postgres`), never the shared stack's server.
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
@@ -13,7 +13,7 @@ import { type TradeEvent, trade } from '../../src/domain/index.ts';
 import { openStore, type SqlStore } from '../../src/store/index.ts';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
-const PORT = 57432;
+const PORT = 26432;
 const URL = `postgres://postgres@127.0.0.1:${PORT}/postgres`;
 const root = process.getuid?.() === 0;
 const missing = !existsSync(join(PG_BIN, 'pg_ctl'))
