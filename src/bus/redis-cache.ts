@@ -44,15 +44,24 @@ export interface DeltaSubscribeOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Sets hash fields v and e only when ARGV[1] is above the stored v. Returns 1 when stored, 0 otherwise. */
+/**
+ * Sets hash fields v and e only when ARGV[1] is above the stored v. Returns {1, previous} when stored and
+ * {0, current} otherwise, the version as text ('' when the key held none).
+ */
 const PUT_VERSIONED = `
 local cur = redis.call('HGET', KEYS[1], 'v')
-if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
+if cur and tonumber(cur) >= tonumber(ARGV[1]) then return {0, cur} end
 redis.call('HSET', KEYS[1], 'v', ARGV[1], 'e', ARGV[2])
-return 1`;
+return {1, cur or ''}`;
 
 interface WithScript {
-  qobPutVersioned(key: string, version: string, encoded: string): Promise<number>;
+  qobPutVersioned(key: string, version: string, encoded: string): Promise<[number, string]>;
+}
+
+/** The outcome of a versioned write: whether it was stored, and the version the key held before it (-1: none). */
+export interface VersionedPut {
+  readonly stored: boolean;
+  readonly previous: number;
 }
 
 function version(v: unknown): number {
@@ -111,10 +120,14 @@ export class RedisCache {
     return `${this.#prefix}status:${venue}|${symbol ?? '*'}`;
   }
 
-  async #put(key: string, v: number, event: MarketEvent): Promise<boolean> {
+  async #put(key: string, v: number, event: MarketEvent): Promise<VersionedPut> {
     try {
-      const r = await (this.#redis as unknown as WithScript).qobPutVersioned(key, String(v), encodeMessage([event]));
-      return r === 1;
+      const [ok, prev] = await (this.#redis as unknown as WithScript).qobPutVersioned(
+        key,
+        String(v),
+        encodeMessage([event]),
+      );
+      return { stored: ok === 1, previous: prev === '' ? -1 : Number(prev) };
     } catch (e) {
       throw ioError(`cannot write ${key}`, e);
     }
@@ -139,6 +152,14 @@ export class RedisCache {
 
   /** Stores the snapshot if `ver` is above the stored version; returns whether it was stored. */
   async putBook(snapshot: BookSnapshotEvent, ver: number): Promise<boolean> {
+    return (await this.putBookVersioned(snapshot, ver)).stored;
+  }
+
+  /**
+   * `putBook` that also says which version it replaced (or found newer): a writer that counts what it
+   * served counts only what lies beyond `previous`, whoever wrote that.
+   */
+  putBookVersioned(snapshot: BookSnapshotEvent, ver: number): Promise<VersionedPut> {
     return this.#put(this.#bookKey(snapshot.venue, snapshot.symbol), version(ver), snapshot);
   }
 
@@ -148,7 +169,7 @@ export class RedisCache {
 
   /** Stores the status if `ver` is above the stored version; returns whether it was stored. */
   async putStatus(st: StatusEvent, ver: number): Promise<boolean> {
-    return this.#put(this.#statusKey(st.venue, st.symbol), version(ver), st);
+    return (await this.#put(this.#statusKey(st.venue, st.symbol), version(ver), st)).stored;
   }
 
   getStatus(venue: string, symbol: string | null): Promise<Versioned<StatusEvent> | null> {

@@ -216,8 +216,8 @@ export class OrderbookService {
     // The in-sync status goes with every write, not only when this instance's status changed: the book
     // may have been served by another instance meanwhile (a partition that moved away and back), which
     // left its own newer "syncing" status in the cache.
-    const [stored] = await Promise.all([
-      cache.putBook(snap, version),
+    const [put] = await Promise.all([
+      cache.putBookVersioned(snap, version),
       cache.putStatus(
         status({
           venue: s.venue,
@@ -243,14 +243,17 @@ export class OrderbookService {
       ]),
     ]);
     b.cachedStatus = 'in_sync';
-    if (!stored) {
+    if (!put.stored) {
       // Someone else serves a newer version: re-read it next time.
       b.known = false;
       b.published = null;
       return;
     }
+    // Count only what goes beyond the version this write replaced: during a takeover the previous owner may
+    // have served more since this instance read the cache (b.frontier), and what it served is not ours.
+    const from = Math.max(b.frontier, put.previous);
     for (const e of applied) {
-      if (seqOf(e) > b.frontier) {
+      if (seqOf(e) > from) {
         this.stats.applied++;
         this.#o.metrics?.applied.inc({ service: 'orderbook' });
         this.#o.onApplied?.(e);

@@ -53,6 +53,14 @@ describe('RedisCache (real Redis)', { skip: SKIP }, () => {
     await assert.rejects(cache.putBook(snap(13), -1), (e) => isQobError(e, 'QOB_ERR_INVALID_ARGUMENT'));
   });
 
+  it('a versioned book write says which version it replaced, or which newer one refused it', async () => {
+    const other = { ...snap(1), symbol: 'ETH-USD' };
+    assert.deepEqual(await cache.putBookVersioned(other, 4), { stored: true, previous: -1 }, 'nothing before');
+    assert.deepEqual(await cache.putBookVersioned(other, 10), { stored: true, previous: 4 });
+    assert.deepEqual(await cache.putBookVersioned(other, 7), { stored: false, previous: 10 });
+    assert.deepEqual(await cache.putBookVersioned(other, 10), { stored: false, previous: 10 });
+  });
+
   it('keeps the latest status per book and per venue connection, by version', async () => {
     assert.equal(await cache.putStatus(st(2), 2), true);
     assert.equal(await cache.putStatus(st(1), 1), false);
