@@ -16,8 +16,17 @@
  * gives one frame per message. "delivered" counts messages (each message of a batch), "frames" frames.
  * The load is cheap so that it measures the server, not the clients: every socket reads into one shared
  * buffer (`onread`); most clients look only at each frame's header and first bytes (message type, a batch's
- * `n`, pings to answer); 50 clients, evenly spread, are sampled: they parse every message, check every
- * channel's sequence and record latency samples.
+ * `n`, pings to answer); 50 clients, evenly spread, are sampled: they read every message's channel, seq and
+ * tsMs, check every channel's sequence and record latency samples. They find those fields with native
+ * `indexOf` on the keys the gateway writes (the one load process plays every client, so a full JSON.parse of
+ * every 16-message batch there would delay the clients read after it, which a real client's own parse does
+ * not); every 50th frame of each is also parsed in full and must agree ("scans checked against JSON.parse").
+ *
+ * `--floor` adds, after each ws-N run, a floor-N run: the same clients against a bare `node:net` server
+ * that writes one pre-built batch frame of the gateway's mean frame size per socket per tick (no platform,
+ * no sim, no framework): what any Node server pays at least on this core for the same fan-out, measured in
+ * the same session, so the gateway can be compared with it when the shared machine's load moves the
+ * absolute numbers.
  *
  * Latency: publish time -> client receipt. The server records CLOCK_MONOTONIC (`process.hrtime`, one clock
  * for every process on the machine) right before each `tick()` together with `Date.now()`; the `tsMs` the
@@ -30,7 +39,7 @@
  * `--json` prints {"results":[{"name":"ws-1000"|"ws-10000","clients","deliveredPerSec","p99Ms",...},
  * {"name":"rest-book","requestsPerSec",...}]}. Options: --clients 1000,10000 --duration S (10) --tick-ms
  * (20) --depth (20) --channels (16) --no-batch --no-pin --rest-duration S (10) --rest-connections (64)
- * --only ws|rest --profile (server --cpu-prof into .bench-prof/).
+ * --only ws|rest --profile (server --cpu-prof into .bench-prof/) --floor.
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -63,12 +72,22 @@ const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
 type Msg = Record<string, unknown> & { cmd?: string; type?: string };
 
 // ---------------------------------------------------------------------------------------------- server
-async function serverRole(): Promise<void> {
+/** What the server child publishes with: the real gateway, or the floor (a bare TCP server). */
+interface Publisher {
+  readonly url: string;
+  /** Advances the market (outside the latency window). */
+  step(): void;
+  /** Publishes once. */
+  tick(): void;
+  stats(): Counters;
+  close(): Promise<void>;
+}
+
+async function gatewayPublisher(): Promise<Publisher> {
   const { loadConfig } = await import('../src/config/config.ts');
   const { systemClock, systemRandom } = await import('../src/ingest/clock.ts');
   const { silentLogger } = await import('../src/observability/logger.ts');
   const { buildPlatform } = await import('../src/platform.ts');
-  const tickMs = num('--tick-ms', 20);
   const config = loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'qob-gw-bench-')), env: {}, flags: {} });
   const platform = buildPlatform(config, { logger: silentLogger(), clock: systemClock, random: systemRandom });
   const sim = platform.createSimVenue({ symbols: symbolsFor(num('--channels', DEFAULT_CHANNELS)), seed: 1 });
@@ -76,6 +95,105 @@ async function serverRole(): Promise<void> {
   const api = await platform.startApi({ sim, host: '127.0.0.1', port: 0 });
   const ws = api.app.qobWs;
   if (ws === undefined) throw new Error('the gateway has no /ws API');
+  return {
+    url: api.url,
+    step: () => sim.step(1),
+    tick: () => ws.tick(),
+    stats: () => ws.stats(),
+    close: () => api.close().then(() => platform.close()),
+  };
+}
+
+/**
+ * The floor: a bare `node:net` server that speaks just enough WebSocket for the load (the 101 answer, one
+ * snapshot per channel, then per tick ONE batch frame of the gateway's mean size, with each channel's seq + 1
+ * and the tick's tsMs, built once and written to every socket in accept order). No platform, no sim, no
+ * framework: what any Node gateway pays at least on this core, run against the same clients.
+ */
+async function floorPublisher(): Promise<Publisher> {
+  const { createServer } = await import('node:net');
+  const channels = symbolsFor(num('--channels', DEFAULT_CHANNELS)).map((sym) => `book.sim.${sym}`);
+  const frameBytes = num('--frame-bytes', 4200);
+  const socks: Socket[] = [];
+  const accept = Buffer.from(
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n',
+  );
+  const server = createServer({ noDelay: true }, (sock) => {
+    let head = '';
+    let upgraded = false;
+    sock.on('error', () => {});
+    sock.on('data', (d) => {
+      if (upgraded) return; // subscribes and pongs: nothing to do
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      upgraded = true;
+      const snaps = channels.map((channel) =>
+        serverFrame(
+          `{"type":"snapshot","channel":"${channel}","seq":0,"data":{"bids":[],"asks":[],"tsMs":${Date.now()}}}`,
+        ),
+      );
+      sock.write(Buffer.concat([accept, ...snaps]));
+      socks.push(sock);
+    });
+    sock.on('close', () => {
+      const i = socks.indexOf(sock);
+      if (i >= 0) socks.splice(i, 1);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const level = '["100000.01","0.12345678"]';
+  const fixed = `{"type":"delta","channel":"${channels[0]}","seq":1000,"data":{"bids":[],"asks":[],"tsMs":1700000000000}}`;
+  const perMessage = (frameBytes - 40) / channels.length;
+  const levels = Math.max(0, Math.round((perMessage - fixed.length) / (level.length + 1)));
+  const bids = Array.from({ length: levels }, () => level).join(',');
+  let seq = 0;
+  let framesSent = 0;
+  let messagesSent = 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    step: () => {},
+    tick: () => {
+      seq++;
+      const ts = Date.now();
+      const msgs = channels.map(
+        (channel) =>
+          `{"type":"delta","channel":"${channel}","seq":${seq},"data":{"bids":[${bids}],"asks":[],"tsMs":${ts}}}`,
+      );
+      const frame = serverFrame(`{"type":"batch","n":${msgs.length},"messages":[${msgs.join(',')}]}`);
+      for (const sock of socks) sock.write(frame);
+      framesSent += socks.length;
+      messagesSent += socks.length * msgs.length;
+    },
+    stats: () => ({ framesSent, messagesSent, conflations: 0, slowDisconnects: 0 }),
+    close: async () => {
+      for (const sock of socks) sock.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** An unmasked server text frame. */
+function serverFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const n = payload.length;
+  const head = Buffer.alloc(n < 126 ? 2 : n < 65_536 ? 4 : 10);
+  head[0] = 0x81;
+  if (n < 126) head[1] = n;
+  else if (n < 65_536) {
+    head[1] = 126;
+    head.writeUInt16BE(n, 2);
+  } else {
+    head[1] = 127;
+    head.writeUInt32BE(n, 6);
+  }
+  return Buffer.concat([head, payload]);
+}
+
+async function serverRole(floor: boolean): Promise<void> {
+  const tickMs = num('--tick-ms', 20);
+  const pub = floor ? await floorPublisher() : await gatewayPublisher();
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
   const eld = monitorEventLoopDelay({ resolution: 1 });
   let cpu0 = process.cpuUsage();
@@ -88,10 +206,10 @@ async function serverRole(): Promise<void> {
   let maxTickUs = 0;
   const timer = setInterval(() => {
     if (!running) return;
-    sim.step(1);
+    pub.step();
     const tsMs = Date.now();
     const t0 = monoUs();
-    ws.tick();
+    pub.tick();
     const dt = monoUs() - t0;
     if (!recording) return;
     ticks.set(tsMs, t0);
@@ -123,7 +241,7 @@ async function serverRole(): Promise<void> {
         tickCount = 0;
         tickBusyUs = 0;
         maxTickUs = 0;
-        reply({ stats: ws.stats(), atUs: monoUs() });
+        reply({ stats: pub.stats(), atUs: monoUs() });
         break;
       case 'stop': {
         recording = false;
@@ -131,7 +249,7 @@ async function serverRole(): Promise<void> {
         const cpu = process.cpuUsage(cpu0);
         const u = process.memoryUsage();
         reply({
-          stats: ws.stats(),
+          stats: pub.stats(),
           atUs: monoUs(),
           ticks: [...ticks.entries()],
           tickCount,
@@ -146,14 +264,11 @@ async function serverRole(): Promise<void> {
       }
       case 'exit':
         clearInterval(timer);
-        void api.close().then(() => {
-          platform.close();
-          process.exit(0);
-        });
+        void pub.close().then(() => process.exit(0));
         break;
     }
   });
-  process.send?.({ type: 'ready', url: api.url });
+  process.send?.({ type: 'ready', url: pub.url });
 }
 
 // ---------------------------------------------------------------------------------------------- ws load
@@ -171,6 +286,88 @@ interface ClientCfg {
 const PREFIX = 64;
 const TYPE_AT = 9; // `{"type":"` is 9 bytes
 const BATCH_N_AT = 20; // `{"type":"batch","n":` is 20 bytes
+
+const MSG_OPEN = Buffer.from('{"type":"');
+const CHANNEL_KEY = Buffer.from('"channel":"');
+const SEQ_KEY = Buffer.from('"seq":');
+const TS_KEY = Buffer.from('"tsMs":');
+/** A sampled client checks its scan of every CHECK_EVERY-th frame against a full JSON.parse. */
+const CHECK_EVERY = 50;
+
+/** The non-negative integer written at `at` (-1 if no digit there). */
+function intAt(b: Buffer, at: number): number {
+  let n = -1;
+  for (let i = at; i < b.length; i++) {
+    const d = (b[i] as number) - 48;
+    if (d < 0 || d > 9) break;
+    n = n < 0 ? d : n * 10 + d;
+  }
+  return n;
+}
+
+/** What a sampled client reads of each book message: kind (1 delta, 2 snapshot), channel, seq, data's tsMs. */
+interface Scan {
+  count: number;
+  kind: number[];
+  channel: string[];
+  seq: number[];
+  tsMs: number[];
+}
+
+/**
+ * Reads every book message of one frame payload (a delta, a snapshot or a batch of them) into `out`: what a
+ * client needs to check sequence and latency, found by the keys the gateway writes in a fixed order (type,
+ * channel, seq, data) with native `indexOf`, instead of building every level of a full JSON.parse in the one
+ * process that plays all clients. Returns false when the payload is not a book message or a batch (control
+ * frames: the caller parses those), or when a message lacks a field or a batch's `n` is not its count.
+ */
+function scanFrame(p: Buffer, out: Scan): boolean {
+  out.count = 0;
+  const k = p[TYPE_AT];
+  let m: number;
+  let n = -1;
+  if (k === 0x62 /* b */) {
+    n = intAt(p, BATCH_N_AT);
+    m = p.indexOf(MSG_OPEN, 1);
+  } else if (k === 0x64 /* d */ || (k === 0x73 /* s */ && p[TYPE_AT + 1] === 0x6e) /* n */) m = 0;
+  else return false;
+  while (m >= 0) {
+    const next = p.indexOf(MSG_OPEN, m + 1);
+    const end = next < 0 ? p.length : next;
+    const t = p[m + TYPE_AT];
+    const kind = t === 0x64 ? 1 : t === 0x73 && p[m + TYPE_AT + 1] === 0x6e ? 2 : 0;
+    const ci = p.indexOf(CHANNEL_KEY, m);
+    const si = p.indexOf(SEQ_KEY, m);
+    const ti = p.indexOf(TS_KEY, m);
+    if (kind === 0 || ci < 0 || ci >= end || si < 0 || si >= end) return false;
+    const cs = ci + CHANNEL_KEY.length;
+    const i = out.count++;
+    out.kind[i] = kind;
+    out.channel[i] = p.toString('latin1', cs, p.indexOf(0x22, cs));
+    out.seq[i] = intAt(p, si + SEQ_KEY.length);
+    out.tsMs[i] = ti >= 0 && ti < end ? intAt(p, ti + TS_KEY.length) : -1;
+    m = next;
+  }
+  return n < 0 ? out.count === 1 : out.count === n;
+}
+
+/** Whether `scan` holds exactly the book messages of the parsed frame `f` (the scanner's own check). */
+function scanAgrees(f: { type: string; messages?: unknown[] }, scan: Scan): boolean {
+  const msgs = (f.type === 'batch' ? f.messages : [f]) as {
+    type: string;
+    channel: string;
+    seq: number;
+    data?: { tsMs?: number };
+  }[];
+  if (msgs.length !== scan.count) return false;
+  return msgs.every(
+    (m, i) =>
+      (m.type === 'delta' ? 1 : m.type === 'snapshot' ? 2 : 0) === scan.kind[i] &&
+      m.channel === scan.channel[i] &&
+      m.seq === scan.seq[i] &&
+      (typeof m.data?.tsMs === 'number' ? m.data.tsMs : -1) === scan.tsMs[i],
+  );
+}
 
 /** A masked client text frame (mask key 0: the payload bytes are unchanged, RFC 6455 5.3). */
 function clientFrame(text: string): Buffer {
@@ -193,8 +390,9 @@ interface RawConn {
   need: number;
   plen: number;
   skip: number;
-  /** Sampled path: bytes not yet parsed. */
+  /** Sampled path: bytes not yet parsed, and book frames read so far. */
   acc: Buffer;
+  scanned: number;
   readonly lastSeq: Map<string, number>;
   snapshots: number;
   ready: boolean;
@@ -230,6 +428,10 @@ async function wsClientRole(cfg: ClientCfg): Promise<void> {
   let gaps = 0;
   let sampleFrames = 0;
   let sampleSnapshots = 0;
+  let malformed = 0;
+  let scanChecks = 0;
+  let scanMismatches = 0;
+  const scan: Scan = { count: 0, kind: [], channel: [], seq: [], tsMs: [] };
   const samples: number[] = []; // flat pairs: tsMs, receipt monotonic µs
   const conns: RawConn[] = [];
   const shared = Buffer.allocUnsafe(256 * 1024);
@@ -245,30 +447,32 @@ async function wsClientRole(cfg: ClientCfg): Promise<void> {
     ready++;
   };
 
-  /** Fast path: one frame whose header and payload prefix are in `c.hdr`. */
-  const fastFrame = (c: RawConn): void => {
-    const op = (c.hdr[0] as number) & 0x0f;
-    if (op !== 1) return;
-    const p = c.hl;
-    const k = c.hdr[p + TYPE_AT];
+  /**
+   * Fast path: one frame whose header starts at `at` in `a` (`hl` header bytes, `plen` payload bytes) with its
+   * payload prefix up to `prefixEnd`.
+   */
+  const fastFrame = (c: RawConn, a: Buffer, at: number, hl: number, plen: number, prefixEnd: number): void => {
+    if (((a[at] as number) & 0x0f) !== 1) return;
+    const p = at + hl;
+    const k = a[p + TYPE_AT];
     let n = 0;
     if (k === 0x64 /* d */) n = 1;
-    else if (k === 0x73 /* s */ && c.hdr[p + TYPE_AT + 1] === 0x6e /* n */) {
+    else if (k === 0x73 /* s */ && a[p + TYPE_AT + 1] === 0x6e /* n */) {
       n = 1;
       markSnapshot(c);
     } else if (k === 0x62 /* b */) {
-      for (let i = p + BATCH_N_AT; i < c.need; i++) {
-        const d = (c.hdr[i] as number) - 48;
+      for (let i = p + BATCH_N_AT; i < prefixEnd; i++) {
+        const d = (a[i] as number) - 48;
         if (d < 0 || d > 9) break;
         n = n * 10 + d;
       }
-    } else if (k === 0x70 /* p */ && c.hdr[p + TYPE_AT + 1] === 0x69 /* i */ && c.plen <= PREFIX) {
-      pong(c, c.hdr.subarray(p, c.need));
+    } else if (k === 0x70 /* p */ && a[p + TYPE_AT + 1] === 0x69 /* i */ && plen <= PREFIX) {
+      pong(c, a.subarray(p, prefixEnd));
     } else if (k === 0x63 /* c */) closingFrames++;
     if (measuring) {
       delivered += n;
       frames++;
-      bytes += c.hl + c.plen;
+      bytes += hl + plen;
     }
   };
 
@@ -280,6 +484,18 @@ async function wsClientRole(cfg: ClientCfg): Promise<void> {
         c.skip -= t;
         i += t;
         continue;
+      }
+      // A frame whose header and payload prefix are all in this read is looked at in place.
+      if (c.hdrLen === 0 && end - i >= 10) {
+        const l7 = (buf[i + 1] as number) & 0x7f;
+        const hl = l7 === 126 ? 4 : l7 === 127 ? 10 : 2;
+        const plen = hl === 2 ? l7 : hl === 4 ? buf.readUInt16BE(i + 2) : buf.readUInt32BE(i + 6);
+        const prefixEnd = i + hl + Math.min(plen, PREFIX);
+        if (prefixEnd <= end) {
+          fastFrame(c, buf, i, hl, plen, prefixEnd);
+          c.skip = hl + plen;
+          continue;
+        }
       }
       c.hdr[c.hdrLen++] = buf[i++] as number;
       if (c.hdrLen === 2) {
@@ -294,7 +510,7 @@ async function wsClientRole(cfg: ClientCfg): Promise<void> {
         c.need = c.hl + Math.min(c.plen, PREFIX);
       }
       if (c.hdrLen >= 2 && c.hdrLen === c.need) {
-        fastFrame(c);
+        fastFrame(c, c.hdr, 0, c.hl, c.plen, c.need);
         c.skip = c.plen - (c.need - c.hl);
         c.hdrLen = 0;
         c.need = 2;
@@ -302,27 +518,32 @@ async function wsClientRole(cfg: ClientCfg): Promise<void> {
     }
   };
 
-  /** Sampled path: every message of one frame's payload. */
-  const sampledMessage = (
-    c: RawConn,
-    m: { type: string; channel: string; seq: number; data?: { tsMs?: number } },
-    recvUs: number,
-  ): void => {
-    if (m.type === 'snapshot') {
-      c.lastSeq.set(m.channel, m.seq);
-      markSnapshot(c);
-      if (measuring) sampleSnapshots++;
-    } else if (m.type === 'delta') {
-      const prev = c.lastSeq.get(m.channel);
-      if (prev === undefined || m.seq !== prev + 1) gaps++;
-      c.lastSeq.set(m.channel, m.seq);
-    } else return;
-    if (!measuring) return;
-    delivered++;
-    sampleFrames++;
-    if (typeof m.data?.tsMs === 'number') samples.push(m.data.tsMs, recvUs);
+  /** Sampled path: the book messages of one frame, as read into `scan`. */
+  const sampledMessages = (c: RawConn, recvUs: number): void => {
+    for (let i = 0; i < scan.count; i++) {
+      const channel = scan.channel[i] as string;
+      const seq = scan.seq[i] as number;
+      if (scan.kind[i] === 2) {
+        c.lastSeq.set(channel, seq);
+        markSnapshot(c);
+        if (measuring) sampleSnapshots++;
+      } else {
+        const prev = c.lastSeq.get(channel);
+        if (prev === undefined || seq !== prev + 1) gaps++;
+        c.lastSeq.set(channel, seq);
+      }
+      if (!measuring) continue;
+      delivered++;
+      sampleFrames++;
+      const ts = scan.tsMs[i] as number;
+      if (ts >= 0) samples.push(ts, recvUs);
+    }
   };
 
+  /**
+   * Sampled path: every frame. Book frames are scanned for each message's channel, seq and tsMs (every
+   * CHECK_EVERY-th one is also parsed in full and must agree); control frames are parsed.
+   */
   const feedSampled = (c: RawConn, buf: Buffer, from: number, end: number, recvUs: number): void => {
     c.acc = c.acc.length === 0 ? Buffer.from(buf.subarray(from, end)) : Buffer.concat([c.acc, buf.subarray(from, end)]);
     let i = 0;
@@ -336,16 +557,31 @@ async function wsClientRole(cfg: ClientCfg): Promise<void> {
       const payload = a.subarray(i + hl, i + hl + plen);
       i += hl + plen;
       if (((a[i - hl - plen] as number) & 0x0f) !== 1) continue;
-      const f = JSON.parse(payload.toString()) as { type: string; channel: string; seq: number; messages?: unknown[] };
       if (measuring) {
         frames++;
         bytes += hl + plen;
       }
-      if (f.type === 'batch') {
-        for (const m of f.messages as (typeof f)[]) sampledMessage(c, m, recvUs);
-      } else if (f.type === 'ping') pong(c, payload);
+      const k = payload[TYPE_AT];
+      const book = k === 0x62 /* b */ || k === 0x64 /* d */ || (k === 0x73 /* s */ && payload[TYPE_AT + 1] === 0x6e);
+      if (book) {
+        if (!scanFrame(payload, scan)) {
+          malformed++;
+          continue;
+        }
+        if (++c.scanned % CHECK_EVERY === 0) {
+          scanChecks++;
+          let f: { type: string; messages?: unknown[] } | undefined;
+          try {
+            f = JSON.parse(payload.toString()) as typeof f;
+          } catch {}
+          if (f === undefined || !scanAgrees(f, scan)) scanMismatches++;
+        }
+        sampledMessages(c, recvUs);
+        continue;
+      }
+      const f = JSON.parse(payload.toString()) as { type: string };
+      if (f.type === 'ping') pong(c, payload);
       else if (f.type === 'closing') closingFrames++;
-      else sampledMessage(c, f, recvUs);
     }
     c.acc = i === a.length ? Buffer.alloc(0) : a.subarray(i);
   };
@@ -406,6 +642,7 @@ async function wsClientRole(cfg: ClientCfg): Promise<void> {
         plen: 0,
         skip: 0,
         acc: Buffer.alloc(0),
+        scanned: 0,
         lastSeq: new Map(),
         snapshots: 0,
         ready: false,
@@ -454,6 +691,9 @@ async function wsClientRole(cfg: ClientCfg): Promise<void> {
         gaps,
         sampleFrames,
         sampleSnapshots,
+        malformed,
+        scanChecks,
+        scanMismatches,
         samples,
         closedEarly,
         closingFrames,
@@ -549,11 +789,22 @@ function pct(sorted: number[], q: number): number {
 }
 
 /** A server whose sim runs `channels` symbols (the REST run needs only BTC-USDT: 2, as before). */
-async function startServer(o: Opts, channels = o.channels): Promise<{ child: ChildProcess; url: string }> {
+/** `floorBytes`: start the floor server (bare TCP, frames of that many bytes) instead of the gateway. */
+async function startServer(
+  o: Opts,
+  channels = o.channels,
+  floorBytes?: number,
+): Promise<{ child: ChildProcess; url: string }> {
   const execArgv = o.profile ? ['--cpu-prof', '--cpu-prof-dir=.bench-prof'] : [];
   const child = spawnRole(
-    'server',
-    ['--tick-ms', String(o.tickMs), '--channels', String(channels)],
+    floorBytes === undefined ? 'server' : 'floor',
+    [
+      '--tick-ms',
+      String(o.tickMs),
+      '--channels',
+      String(channels),
+      ...(floorBytes === undefined ? [] : ['--frame-bytes', String(floorBytes)]),
+    ],
     o.pin ? 0 : undefined,
     execArgv,
   );
@@ -596,6 +847,10 @@ interface WsResult {
   unmatchedSamples: number;
   sampledClients: number;
   seqGaps: number;
+  /** Book frames of sampled clients the scanner could not read, and scans that disagreed with JSON.parse. */
+  malformedFrames: number;
+  scanChecks: number;
+  scanMismatches: number;
   conflations: number;
   resyncSnapshots: number;
   slowDisconnects: number;
@@ -615,8 +870,8 @@ interface WsResult {
   connectMs: number;
 }
 
-async function runWs(n: number, o: Opts): Promise<WsResult> {
-  const server = await startServer(o);
+async function runWs(n: number, o: Opts, floorBytes?: number): Promise<WsResult> {
+  const server = await startServer(o, o.channels, floorBytes);
   try {
     const mem0 = await ask(server.child, 'mem');
     const sampleEvery = Math.max(1, Math.floor(n / SAMPLED));
@@ -653,7 +908,7 @@ async function runWs(n: number, o: Opts): Promise<WsResult> {
       lat.sort((a, b) => a - b);
       const tickCount = s1.tickCount as number;
       return {
-        name: `ws-${n}`,
+        name: `${floorBytes === undefined ? 'ws' : 'floor'}-${n}`,
         clients: n,
         connected: conn.ready as number,
         channelsPerClient: o.channels,
@@ -671,6 +926,9 @@ async function runWs(n: number, o: Opts): Promise<WsResult> {
         unmatchedSamples: unmatched,
         sampledClients: Math.ceil(n / sampleEvery),
         seqGaps: res.gaps as number,
+        malformedFrames: res.malformed as number,
+        scanChecks: res.scanChecks as number,
+        scanMismatches: res.scanMismatches as number,
         conflations: st1.conflations - st0.conflations,
         resyncSnapshots: res.sampleSnapshots as number,
         slowDisconnects: st1.slowDisconnects - st0.slowDisconnects,
@@ -735,6 +993,8 @@ interface Opts {
   restConnections: number;
   only: string | undefined;
   profile: boolean;
+  /** After each ws-N run, the same load against the floor server. */
+  floor: boolean;
   channels: number;
   batch: boolean;
   pin: boolean;
@@ -754,6 +1014,7 @@ async function main(): Promise<void> {
     restConnections: num('--rest-connections', 64),
     only: flag('--only'),
     profile: args.includes('--profile'),
+    floor: args.includes('--floor'),
     channels: num('--channels', DEFAULT_CHANNELS),
     batch: !args.includes('--no-batch'),
     pin: !args.includes('--no-pin'),
@@ -781,7 +1042,13 @@ async function main(): Promise<void> {
   if (o.only !== 'rest') {
     for (const n of o.clients) {
       log(`  ws-${n} ...`);
-      results.push({ ...(await runWs(n, o)) });
+      const r = await runWs(n, o);
+      results.push({ ...r });
+      if (o.floor) {
+        const frameBytes = Math.round(r.framesReceivedPerSec > 0 ? (r.mbPerSec * 1e6) / r.framesReceivedPerSec : 4200);
+        log(`  floor-${n} (bare node:net server, ${frameBytes}-byte frames) ...`);
+        results.push({ ...(await runWs(n, o, frameBytes)) });
+      }
     }
   }
   if (o.only !== 'ws') {
@@ -792,7 +1059,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ results })}\n`);
     return;
   }
-  const rows = results.filter((r) => String(r.name).startsWith('ws-')) as unknown as WsResult[];
+  const rows = results.filter((r) => /^(ws|floor)-/.test(String(r.name))) as unknown as WsResult[];
   log('');
   log(
     '| run | clients | delivered msgs/s | frames recv/s | server frames/s | MB/s | p50 ms | p99 ms | p99.9 ms | max ms | seq gaps | conflations | mem/client (RSS, heap) | server tick busy | mean/max tick |',
@@ -810,7 +1077,9 @@ async function main(): Promise<void> {
     log(
       `  ${r.name}: ${r.publishesPerSec.toFixed(1)} publishes/s, connect ${r.connectMs} ms, latency from ` +
         `${r.latencySamples} frames of ${r.sampledClients} sampled clients (${r.unmatchedSamples} unmatched), ` +
-        `${r.resyncSnapshots} resync snapshots on sampled clients, ${r.slowDisconnects} slow disconnects; CPU server ` +
+        `${r.resyncSnapshots} resync snapshots on sampled clients, ${r.malformedFrames} malformed frames, ` +
+        `${r.scanMismatches} of ${r.scanChecks} scans checked against JSON.parse disagreed, ` +
+        `${r.slowDisconnects} slow disconnects; CPU server ` +
         `${r.serverCpuPct.toFixed(0)}% (${r.serverCpuUsPerFrame.toFixed(1)} µs/frame), clients ` +
         `${r.clientCpuPct.toFixed(0)}% (${r.clientCpuUsPerFrame.toFixed(1)} µs/frame); server event-loop delay p99 ` +
         `${f2(r.serverLoopDelayP99Ms)} ms, max ${f2(r.serverLoopDelayMaxMs)} ms`,
@@ -827,7 +1096,7 @@ async function main(): Promise<void> {
 }
 
 const role = flag('--role');
-if (role === 'server') await serverRole();
+if (role === 'server' || role === 'floor') await serverRole(role === 'floor');
 else if (role === 'ws-clients') await wsClientRole(JSON.parse(flag('--cfg') ?? '{}') as ClientCfg);
 else if (role === 'rest') await restClientRole(flag('--url') ?? '', num('--seconds', 10), num('--connections', 64));
 else {

@@ -5,12 +5,16 @@
  * what it last published and encodes its message once. Connections holding the same set of channels (and the
  * same framing: one frame per message, or batched, `?batch=1`) form a group; a group's bytes for the tick
  * (the WebSocket frames, built by hand, unmasked) are built once and the same Buffer is written to every
- * member's TCP socket: one write per connection per tick, no per-connection encoding or framing.
+ * member's TCP socket: one write per connection per tick, no per-connection encoding or framing. Each tick's
+ * fan-out starts at a different connection (a stride of about 0.618 of them further than the last), so no
+ * connection is always the last one served.
  * Each connection's send buffer is bounded: a connection over `maxBufferedBytes` at the start of a tick has
  * the channels published in that tick conflated (their deltas skipped) and gets one fresh snapshot per
  * conflated channel once the buffer drained below half the limit; a connection that stays over the limit for
  * `slowTimeoutMs` (or goes over `hardLimitFactor` times the limit) is closed with reason "too slow".
- * Heartbeats both ways: the server pings, and a client silent for `heartbeatTimeoutMs` is closed.
+ * Heartbeats both ways: the server pings, and a client silent for `heartbeatTimeoutMs` is closed. Each
+ * connection is pinged once per period, at its own phase of it (spread over the period when connected), so the
+ * pings of thousands of connections do not all go out in one turn of the event loop and hold up a tick.
  */
 
 import type { Duplex } from 'node:stream';
@@ -95,6 +99,9 @@ declare module 'fastify' {
   }
 }
 
+/** The heartbeat timer runs this many times per ping period; each run pings the connections then due. */
+const HEARTBEAT_SLICES = 16;
+
 export const CLOSE_HEARTBEAT = 4000;
 export const CLOSE_TOO_SLOW = 4008;
 export const CLOSE_SHUTDOWN = 1001;
@@ -139,6 +146,9 @@ interface Conn {
   slowSinceMs: number | undefined;
   lastSeenMs: number;
   pingId: number;
+  /** When this connection's next ping is due (epoch ms). */
+  nextPingMs: number;
+  /** Closing or dropped: nothing more is sent and its messages are ignored. */
   closing: boolean;
 }
 
@@ -162,6 +172,7 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
   const hardLimit = maxBuffered * (options.hardLimitFactor ?? 8);
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 3 * heartbeatMs;
+  const pingEveryMs = Math.min(heartbeatMs, heartbeatTimeoutMs);
   const maxChannels = options.maxChannels ?? 200;
   const closeGraceMs = options.closeGraceMs ?? 2000;
   const now = options.now ?? Date.now;
@@ -170,10 +181,20 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
   const streams = new Map<string, Stream>();
   const groups = new Map<string, Group>();
   const conns = new Set<Conn>();
+  /**
+   * `conns` in fan-out order. Dropped connections (`closing`) leave it at the next publishing tick, or at once
+   * when they outnumber the live ones, so it stays bounded on a quiet market.
+   */
+  let order: Conn[] = [];
+  let droppedInOrder = 0;
+  /** Where the next publishing tick's fan-out starts in `order`. */
+  let fanStart = 0;
   /** Connections with conflated channels or over the buffer limit: checked even on ticks that publish nothing. */
   const watched = new Set<Conn>();
   const stats = { framesSent: 0, messagesSent: 0, conflations: 0, slowDisconnects: 0, heartbeatTimeouts: 0 };
   let closed = false;
+  /** Connections accepted so far (spreads their ping phases). */
+  let connected = 0;
   /** Number of the current (or last) tick; a stream's `pubTick` equal to it published in this tick. */
   let tickNo = 0;
 
@@ -286,8 +307,14 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
     conn.subs.clear();
     conn.conflated.clear();
     regroup(conn);
-    conns.delete(conn);
+    conn.closing = true;
+    if (conns.delete(conn) && ++droppedInOrder > 64 && droppedInOrder > conns.size) compactOrder();
     watched.delete(conn);
+  }
+
+  function compactOrder(): void {
+    order = order.filter((c) => !c.closing);
+    droppedInOrder = 0;
   }
 
   function leave(conn: Conn, s: Stream): void {
@@ -479,7 +506,19 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
           ? snapshotMsg(s)
           : Buffer.from(JSON.stringify({ type: 'delta', channel: s.channel, seq: s.seq, data: p.data }), 'utf8');
     }
-    for (const conn of published > 0 ? conns : watched) publishTo(conn, nowMs);
+    if (published === 0) {
+      for (const conn of watched) publishTo(conn, nowMs);
+      return;
+    }
+    if (droppedInOrder > 0) compactOrder();
+    // Compaction makes a new array: this fan-out walks the one it started with (publishTo skips the closed).
+    const list = order;
+    const n = list.length;
+    if (n === 0) return;
+    const start = fanStart % n;
+    fanStart = start + Math.max(1, Math.round(n * 0.618));
+    for (let i = start; i < n; i++) publishTo(list[i] as Conn, nowMs);
+    for (let i = 0; i < start; i++) publishTo(list[i] as Conn, nowMs);
   }
 
   function heartbeat(): void {
@@ -490,13 +529,16 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
         closeConn(conn, 'heartbeat timeout', CLOSE_HEARTBEAT);
         continue;
       }
+      if (nowMs < conn.nextPingMs) continue;
+      conn.nextPingMs = nowMs + pingEveryMs;
       sendObj(conn, { type: 'ping', id: ++conn.pingId, ts: nowMs });
     }
   }
 
   const tickTimer = tickMs > 0 ? setInterval(tick, tickMs) : undefined;
   tickTimer?.unref();
-  const hbTimer = heartbeatMs > 0 ? setInterval(heartbeat, Math.min(heartbeatMs, heartbeatTimeoutMs)) : undefined;
+  const hbTimer =
+    heartbeatMs > 0 ? setInterval(heartbeat, Math.max(1, Math.floor(pingEveryMs / HEARTBEAT_SLICES))) : undefined;
   hbTimer?.unref();
 
   app.register(async (scope) => {
@@ -520,9 +562,12 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
         slowSinceMs: undefined,
         lastSeenMs: now(),
         pingId: 0,
+        // The first ping comes at a phase of the period of its own (golden-ratio spread over connections).
+        nextPingMs: now() + pingEveryMs * ((++connected * 0.6180339887) % 1),
         closing: false,
       };
       conns.add(conn);
+      order.push(conn);
       socket.on('message', (raw, isBinary) => onMessage(conn, raw, isBinary));
       socket.on('close', () => dropConn(conn));
       socket.on('error', () => dropConn(conn));
@@ -536,6 +581,8 @@ export function registerWsApi(app: FastifyInstance, source: WsMarketSource, opti
     if (hbTimer !== undefined) clearInterval(hbTimer);
     unsubscribeTrades?.();
     for (const conn of conns) closeConn(conn, 'server shutting down', CLOSE_SHUTDOWN);
+    order = [];
+    droppedInOrder = 0;
     streams.clear();
     groups.clear();
     watched.clear();

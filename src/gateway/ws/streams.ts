@@ -4,8 +4,10 @@
  * published state, so a snapshot at seq S followed by deltas S+1, S+2, ... rebuilds what every other
  * subscriber holds.
  */
+
+import type { BookSide } from '../../book/book-side.ts';
 import { ConsolidatedBook, type ConsolidatedLevel, type ExcludedVenue } from '../../book/consolidated-book.ts';
-import type { BookLevel } from '../../book/l2-book.ts';
+import type { L2Book } from '../../book/l2-book.ts';
 import type { MarketDataSource } from '../source.ts';
 import type { CandleInterval } from './protocol.ts';
 import type { Tape } from './tape.ts';
@@ -22,10 +24,6 @@ export interface StreamState {
 
 export type Level = [price: string, size: string];
 
-function levelsOf(levels: readonly BookLevel[]): Level[] {
-  return levels.map((l) => [l.price, l.size]);
-}
-
 /** Levels that changed between two published top-N lists (size "0" deletes). */
 export function diffLevels(before: readonly Level[], after: readonly Level[]): Level[] {
   const old = new Map<string, string>();
@@ -39,13 +37,97 @@ export function diffLevels(before: readonly Level[], after: readonly Level[]): L
   return out;
 }
 
+/**
+ * One side's top-N as last read: scaled prices (best first), the venue's size text, and their canonical texts.
+ * Comparing scaled prices and raw size text finds what changed without formatting every level on every tick.
+ */
+class TopLevels {
+  n = 0;
+  readonly prices: Float64Array;
+  readonly rawSizes: string[] = [];
+  readonly priceText: string[] = [];
+  readonly sizeText: string[] = [];
+
+  constructor(depth: number) {
+    this.prices = new Float64Array(depth);
+  }
+
+  /** Reads the side's best levels (texts not filled). */
+  read(side: BookSide, depth: number): void {
+    this.n = side.top(depth, this.prices, this.rawSizes);
+  }
+
+  /** Fills every level's texts. */
+  format(book: L2Book): void {
+    for (let i = 0; i < this.n; i++) {
+      this.priceText[i] = book.formatPrice(this.prices[i] as number);
+      this.sizeText[i] = book.formatSize(this.rawSizes[i] as string);
+    }
+  }
+
+  levels(): Level[] {
+    const out: Level[] = new Array(this.n);
+    for (let i = 0; i < this.n; i++) out[i] = [this.priceText[i] as string, this.sizeText[i] as string];
+    return out;
+  }
+}
+
+/**
+ * `diffLevels(cur.levels(), next.levels())` for two reads of one side at one price scale, best first on both:
+ * one merge walk; fills `next`'s texts, formatting only the levels it did not hold before.
+ */
+function diffTop(cur: TopLevels, next: TopLevels, bid: boolean, book: L2Book): Level[] {
+  const out: Level[] = [];
+  let removed: Level[] | undefined;
+  let i = 0;
+  let j = 0;
+  while (i < cur.n || j < next.n) {
+    const a = cur.prices[i] as number;
+    const b = next.prices[j] as number;
+    // < 0: the old level is better than every new one left (gone); > 0: the new one is new; 0: same price.
+    const c = j >= next.n ? -1 : i >= cur.n ? 1 : a === b ? 0 : (bid ? a > b : a < b) ? -1 : 1;
+    if (c < 0) {
+      removed ??= [];
+      removed.push([cur.priceText[i] as string, '0']);
+      i++;
+    } else if (c > 0) {
+      const price = book.formatPrice(b);
+      const size = book.formatSize(next.rawSizes[j] as string);
+      next.priceText[j] = price;
+      next.sizeText[j] = size;
+      out.push([price, size]);
+      j++;
+    } else {
+      const price = cur.priceText[i] as string;
+      const raw = next.rawSizes[j] as string;
+      let size = cur.sizeText[i] as string;
+      if (raw !== cur.rawSizes[i]) {
+        const before = size;
+        size = book.formatSize(raw);
+        if (size !== before) out.push([price, size]);
+      }
+      next.priceText[j] = price;
+      next.sizeText[j] = size;
+      i++;
+      j++;
+    }
+  }
+  if (removed !== undefined) for (const l of removed) out.push(l);
+  return out;
+}
+
 export class BookStream implements StreamState {
   private readonly source: MarketDataSource;
   private readonly venue: string;
   private readonly symbol: string;
   private readonly depth: number;
-  private bids: Level[] = [];
-  private asks: Level[] = [];
+  /** The published levels (`bids`, `asks`) and a second pair the next read goes into. */
+  private bids: TopLevels;
+  private asks: TopLevels;
+  private nextBids: TopLevels;
+  private nextAsks: TopLevels;
+  /** The price scale the published levels' scaled prices are at. */
+  private scale = 0;
   private status = 'syncing';
   /** Whether the published levels are the book's (it was in sync at the last read). */
   private served = false;
@@ -57,6 +139,10 @@ export class BookStream implements StreamState {
     this.symbol = symbol;
     this.depth = depth;
     this.tsMs = nowMs;
+    this.bids = new TopLevels(depth);
+    this.asks = new TopLevels(depth);
+    this.nextBids = new TopLevels(depth);
+    this.nextAsks = new TopLevels(depth);
     this.read();
   }
 
@@ -66,17 +152,25 @@ export class BookStream implements StreamState {
     this.status = ref?.status ?? 'unsupported';
     this.served = ref?.inSync === true && ref.book !== undefined;
     if (!this.served || ref?.book === undefined) {
-      this.bids = [];
-      this.asks = [];
+      this.bids.n = 0;
+      this.asks.n = 0;
       return false;
     }
-    this.bids = levelsOf(ref.book.levels('bid', this.depth));
-    this.asks = levelsOf(ref.book.levels('ask', this.depth));
+    this.publishAll(ref.book);
     return true;
   }
 
+  /** Reads both sides of `book` in full into the published levels. */
+  private publishAll(book: L2Book): void {
+    this.bids.read(book.side('bid'), this.depth);
+    this.asks.read(book.side('ask'), this.depth);
+    this.bids.format(book);
+    this.asks.format(book);
+    this.scale = book.priceScale;
+  }
+
   snapshot(): unknown {
-    return { bids: this.bids, asks: this.asks, status: this.status, tsMs: this.tsMs };
+    return { bids: this.bids.levels(), asks: this.asks.levels(), status: this.status, tsMs: this.tsMs };
   }
 
   poll(nowMs: number): Publication {
@@ -89,26 +183,44 @@ export class BookStream implements StreamState {
       // Levels are no longer served: clients keep theirs as stale until the next snapshot.
       this.served = false;
       this.status = status;
-      this.bids = [];
-      this.asks = [];
+      this.bids.n = 0;
+      this.asks.n = 0;
       this.tsMs = nowMs;
       return { type: 'delta', data: { bids: [], asks: [], status, tsMs: nowMs } };
     }
-    const bids = levelsOf(ref.book.levels('bid', this.depth));
-    const asks = levelsOf(ref.book.levels('ask', this.depth));
+    const book = ref.book;
     if (!wasServed || status !== this.status) {
       this.served = true;
-      this.bids = bids;
-      this.asks = asks;
+      this.publishAll(book);
       this.status = status;
       this.tsMs = nowMs;
       return { type: 'snapshot', data: this.snapshot() };
     }
-    const db = diffLevels(this.bids, bids);
-    const da = diffLevels(this.asks, asks);
-    if (db.length === 0 && da.length === 0) return undefined;
-    this.bids = bids;
-    this.asks = asks;
+    const nb = this.nextBids;
+    const na = this.nextAsks;
+    nb.read(book.side('bid'), this.depth);
+    na.read(book.side('ask'), this.depth);
+    let db: Level[];
+    let da: Level[];
+    const rescaled = book.priceScale !== this.scale;
+    if (!rescaled) {
+      db = diffTop(this.bids, nb, true, book);
+      da = diffTop(this.asks, na, false, book);
+    } else {
+      // The book's price scale grew: scaled prices are not comparable, texts are.
+      nb.format(book);
+      na.format(book);
+      db = diffLevels(this.bids.levels(), nb.levels());
+      da = diffLevels(this.asks.levels(), na.levels());
+      this.scale = book.priceScale;
+    }
+    const changed = db.length > 0 || da.length > 0;
+    if (!changed && !rescaled) return undefined;
+    this.nextBids = this.bids;
+    this.nextAsks = this.asks;
+    this.bids = nb;
+    this.asks = na;
+    if (!changed) return undefined;
     this.tsMs = nowMs;
     return { type: 'delta', data: { bids: db, asks: da, tsMs: nowMs } };
   }
