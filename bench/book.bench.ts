@@ -363,6 +363,19 @@ async function main(): Promise<void> {
       `real captures: qob ${(ours.real.updatesPerSec / (fastestReal.real?.updatesPerSec ?? 1)).toFixed(2)}x the ` +
         `fastest peer (${fastestReal.name}); p99 ${(ours.real.p99Ns / bestP99).toFixed(2)} of the best peer p99`,
     );
+    // The same comparison against the peers fed the same venue text as ours (converted in the timed region).
+    const textPeers = realPeers.filter((p) => p.name.endsWith('(text)'));
+    if (textPeers.length > 0) {
+      const fastestText = textPeers.reduce((a, b) =>
+        (b.real?.updatesPerSec ?? 0) > (a.real?.updatesPerSec ?? 0) ? b : a,
+      );
+      const bestTextP99 = Math.min(...textPeers.map((p) => p.real?.p99Ns ?? Number.POSITIVE_INFINITY));
+      log(
+        `real captures, peers fed the same venue text: qob ` +
+          `${(ours.real.updatesPerSec / (fastestText.real?.updatesPerSec ?? 1)).toFixed(2)}x the fastest ` +
+          `(${fastestText.name}); p99 ${(ours.real.p99Ns / bestTextP99).toFixed(2)} of the best p99`,
+      );
+    }
   }
   log(`total time ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
