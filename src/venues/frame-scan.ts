@@ -5,14 +5,16 @@
  *   characters) and reports anything else as a failure, so the caller declines and the JSON.parse path
  *   decides. Strings are slices of the frame; level text that outlives the frame goes through `detach`.
  * - `TopChecksumMemo`, the last checksum of a book's top levels, reused while they are unchanged.
- * - CRC-32 over cached per-level fragments (`crcAppend`, `InterleavedCrc`), for the venues' checksums.
+ * - `InterleavedCrc`, CRC-32 over cached per-level fragments (crc32-combine.ts), for OKX and Bitfinex.
  * - `truncateBook`, `L2Book.truncate` for the usual case of a few levels beyond a fixed depth.
- * - `FlatLevels`, a delta's levels as offsets into the frame (no per-level arrays, no price strings),
- *   applied to a book with exactly `L2Book.applyDelta`'s result, errors and atomicity.
+ * - `FlatLevels`, a delta's levels as offsets into the frame (no per-level arrays, no price strings, no
+ *   size string for a delete) with plain prices and sizes already read, applied to a book with exactly
+ *   `L2Book.applyDelta`'s result, errors and atomicity.
  */
 import type { BookSide } from '../book/book-side.ts';
 import type { L2Book, RawLevel } from '../book/l2-book.ts';
-import { sizeIsPositive } from '../core/fixed.ts';
+import { MAX_DECIMAL_TEXT, sizeIsPositive } from '../core/fixed.ts';
+import { CRC_INIT, type CrcFragment, crcAppend, crcByte } from './crc32-combine.ts';
 
 /**
  * V8 makes a slice of 13 or more characters a view that keeps its whole parent string alive, so a size
@@ -113,33 +115,8 @@ export class FrameScanner {
 
   /** `[["p","q"],...]` at the cursor (exactly two strings per level), or undefined. */
   levels(): RawLevel[] | undefined {
-    const text = this.text;
-    let at = this.at;
-    if (text.charCodeAt(at) !== 91 /* [ */) return undefined;
-    at++;
-    const out: RawLevel[] = [];
-    if (text.charCodeAt(at) === 93 /* ] */) {
-      this.at = at + 1;
-      return out;
-    }
-    for (;;) {
-      // ["p","q"]
-      if (text.charCodeAt(at) !== 91 || text.charCodeAt(at + 1) !== 34) return undefined;
-      const p0 = at + 2;
-      const p1 = this.stringEnd(p0);
-      if (p1 < 0 || text.charCodeAt(p1 + 1) !== 44 /* , */ || text.charCodeAt(p1 + 2) !== 34) return undefined;
-      const q0 = p1 + 3;
-      const q1 = this.stringEnd(q0);
-      if (q1 < 0 || text.charCodeAt(q1 + 1) !== 93) return undefined;
-      out.push([text.slice(p0, p1), detach(text.slice(q0, q1))]);
-      const c = text.charCodeAt(q1 + 2);
-      at = q1 + 3;
-      if (c === 93) {
-        this.at = at;
-        return out;
-      }
-      if (c !== 44) return undefined;
-    }
+    const out: [string, string][] = [];
+    return this.scanLevels(undefined, out, false) ? out : undefined;
   }
 
   /**
@@ -147,6 +124,33 @@ export class FrameScanner {
    * (`out.endBids()` separates bids from asks); false when the text is not in that layout.
    */
   flatLevels(out: FlatLevels): boolean {
+    return this.scanLevels(out, undefined, false);
+  }
+
+  /**
+   * `[["p","q",...],...]` at the cursor: levels of two or more strings (the extra ones, such as OKX's
+   * order counts or Kraken v1's timestamps, are skipped); `[p, q]` per level, or undefined.
+   */
+  textLevels(): [string, string][] | undefined {
+    const out: [string, string][] = [];
+    return this.scanLevels(undefined, out, true) ? out : undefined;
+  }
+
+  /** `textLevels`'s layout appended to `out` as one side, like `flatLevels`; false when not in that layout. */
+  flatTextLevels(out: FlatLevels): boolean {
+    return this.scanLevels(out, undefined, true);
+  }
+
+  /**
+   * The one level-list scanner behind the four above (every side of every venue): `[["p","q"],...]` at the
+   * cursor, with further strings per level when `extra`, appended to `out` or, as `[price, size]` texts, to
+   * `list`. Strings must have no escape or control character. For `out` it reads on the way what applying
+   * a level needs, so that no character is read twice: a price of plain digits (`12.50`, at most 15
+   * digits) as its digits and fraction length, and a size in `sizeIsPositive`'s plain form (digits with at
+   * most one dot) as zero or positive, with its written fraction length; anything else is left for the
+   * general parsers.
+   */
+  private scanLevels(out: FlatLevels | undefined, list: [string, string][] | undefined, extra: boolean): boolean {
     const text = this.text;
     let at = this.at;
     if (text.charCodeAt(at) !== 91 /* [ */) return false;
@@ -156,63 +160,88 @@ export class FrameScanner {
       return true;
     }
     for (;;) {
-      if (text.charCodeAt(at) !== 91 || text.charCodeAt(at + 1) !== 34) return false;
+      if (text.charCodeAt(at) !== 91 || text.charCodeAt(at + 1) !== 34 /* " */) return false;
+      // Price: digits [. digits]. (charCodeAt past the end is NaN, which every comparison rejects.)
       const p0 = at + 2;
-      const p1 = this.stringEnd(p0);
-      if (p1 < 0 || text.charCodeAt(p1 + 1) !== 44 /* , */ || text.charCodeAt(p1 + 2) !== 34) return false;
+      let i = p0;
+      let c = text.charCodeAt(i);
+      let m = 0;
+      while (c >= 48 && c <= 57) {
+        m = m * 10 + (c - 48);
+        c = text.charCodeAt(++i);
+      }
+      let digits = i - p0;
+      let pf = digits === 0 ? -1 : 0;
+      if (c === 46 /* . */ && pf === 0) {
+        const f0 = ++i;
+        c = text.charCodeAt(i);
+        while (c >= 48 && c <= 57) {
+          m = m * 10 + (c - 48);
+          c = text.charCodeAt(++i);
+        }
+        pf = i === f0 ? -1 : i - f0;
+        digits += i - f0;
+      }
+      let p1 = i;
+      if (c !== 34) {
+        p1 = this.stringEnd(i);
+        if (p1 < 0) return false;
+        pf = -1;
+      } else if (digits > 15) {
+        pf = -1; // beyond exact doubles: plainAt decides
+      }
+      if (text.charCodeAt(p1 + 1) !== 44 /* , */ || text.charCodeAt(p1 + 2) !== 34) return false;
+      // Size: digits with at most one dot.
       const q0 = p1 + 3;
-      const q1 = this.stringEnd(q0);
-      if (q1 < 0 || text.charCodeAt(q1 + 1) !== 93) return false;
-      out.push(p0, p1, detach(text.slice(q0, q1)));
-      const c = text.charCodeAt(q1 + 2);
-      at = q1 + 3;
+      let j = q0;
+      let or = 0;
+      let dot = -1;
+      c = text.charCodeAt(j);
+      for (;;) {
+        if (c >= 48 && c <= 57) or |= c - 48;
+        else if (c === 46 && dot < 0) dot = j;
+        else break;
+        c = text.charCodeAt(++j);
+      }
+      let q1 = j;
+      let cls = SIZE_CHECK;
+      let sf = -1;
+      if (c !== 34) {
+        q1 = this.stringEnd(j);
+        if (q1 < 0) return false;
+      } else {
+        const len = j - q0;
+        if (len > (dot < 0 ? 0 : 1) && len <= MAX_DECIMAL_TEXT) {
+          cls = or === 0 ? SIZE_ZERO : SIZE_POSITIVE;
+          sf = dot < 0 ? 0 : j - dot - 1;
+        }
+      }
+      at = q1 + 1;
+      if (extra) {
+        // Further strings up to the level's closing bracket.
+        while (text.charCodeAt(at) === 44) {
+          if (text.charCodeAt(at + 1) !== 34) return false;
+          // Digits and dots (timestamps) first, two comparisons a character; then the general check.
+          let e = at + 2;
+          c = text.charCodeAt(e);
+          while (c >= 46 && c <= 57) c = text.charCodeAt(++e);
+          if (c !== 34) {
+            e = this.stringEnd(e);
+            if (e < 0) return false;
+          }
+          at = e + 1;
+        }
+      }
+      if (text.charCodeAt(at) !== 93) return false;
+      if (out !== undefined) out.pushScanned(p0, p1, q0, q1, m, pf, cls, sf);
+      else (list as [string, string][]).push([text.slice(p0, p1), detach(text.slice(q0, q1))]);
+      c = text.charCodeAt(at + 1);
+      at += 2;
       if (c === 93) {
         this.at = at;
         return true;
       }
       if (c !== 44) return false;
-    }
-  }
-
-  /**
-   * `[["p","q",...],...]` at the cursor: levels of two or more strings (the extra ones, such as OKX's
-   * order counts or Kraken v1's timestamps, are skipped); `[p, q]` per level, or undefined.
-   */
-  textLevels(): [string, string][] | undefined {
-    const text = this.text;
-    let at = this.at;
-    if (text.charCodeAt(at) !== 91 /* [ */) return undefined;
-    at++;
-    const out: [string, string][] = [];
-    if (text.charCodeAt(at) === 93 /* ] */) {
-      this.at = at + 1;
-      return out;
-    }
-    for (;;) {
-      if (text.charCodeAt(at) !== 91 || text.charCodeAt(at + 1) !== 34) return undefined;
-      const p0 = at + 2;
-      const p1 = this.stringEnd(p0);
-      if (p1 < 0 || text.charCodeAt(p1 + 1) !== 44 /* , */ || text.charCodeAt(p1 + 2) !== 34) return undefined;
-      const q0 = p1 + 3;
-      const q1 = this.stringEnd(q0);
-      if (q1 < 0) return undefined;
-      at = q1 + 1;
-      // Further strings up to the level's closing bracket.
-      while (text.charCodeAt(at) === 44) {
-        if (text.charCodeAt(at + 1) !== 34) return undefined;
-        const e = this.stringEnd(at + 2);
-        if (e < 0) return undefined;
-        at = e + 1;
-      }
-      if (text.charCodeAt(at) !== 93) return undefined;
-      out.push([text.slice(p0, p1), detach(text.slice(q0, q1))]);
-      const c = text.charCodeAt(at + 1);
-      at += 2;
-      if (c === 93) {
-        this.at = at;
-        return out;
-      }
-      if (c !== 44) return undefined;
     }
   }
 }
@@ -293,80 +322,9 @@ export class TopChecksumMemo {
 
 // ---- CRC-32 over concatenated fragments ----------------------------------------------------------------
 //
-// The venues' book checksums are the zlib CRC-32 of a text joined from per-level fragments, and most
-// fragments are the same from one message to the next. The CRC register update over a byte string B is
-// affine: after B, r' = Z_|B|(r) xor crc_B, where crc_B is B's update from a zero register and Z_n is
-// the linear map "n zero bytes" (four 256-entry tables per length). So a fragment's crc_B and length are
-// computed once and cached, and the checksum of a whole text costs four table lookups per fragment.
-
-const CRC_TABLE = (() => {
-  const t = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c;
-  }
-  return t;
-})();
-
-/** `ZERO_TABLES[n]`: Z_n as four 256-entry tables (byte j of the register in entries 256j..256j+255). */
-const ZERO_TABLES: (Int32Array | undefined)[] = [];
-
-function zeroTable(n: number): Int32Array {
-  let z = ZERO_TABLES[n];
-  if (z === undefined) {
-    z = new Int32Array(1024);
-    for (let j = 0; j < 4; j++) {
-      for (let v = 0; v < 256; v++) {
-        let r = v << (8 * j);
-        for (let k = 0; k < n; k++) r = (CRC_TABLE[r & 0xff] as number) ^ (r >>> 8);
-        z[256 * j + v] = r;
-      }
-    }
-    ZERO_TABLES[n] = z;
-  }
-  return z;
-}
-
-/**
- * The CRC register after `s` (ASCII) from register `r`, or NaN when `s` has a character outside
- * ASCII (the caller then falls back to `zlib.crc32` over the UTF-8 text).
- */
-export function crcUpdate(r: number, s: string): number {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0x7f) return Number.NaN;
-    r = (CRC_TABLE[(r ^ c) & 0xff] as number) ^ (r >>> 8);
-  }
-  return r;
-}
-
-/** The register after one ASCII byte `c`. */
-export function crcByte(r: number, c: number): number {
-  return (CRC_TABLE[(r ^ c) & 0xff] as number) ^ (r >>> 8);
-}
-
-/** The register after a fragment of `len` bytes whose update from a zero register is `crc0`. */
-export function crcAppend(r: number, crc0: number, len: number): number {
-  if (len === 0) return r;
-  const z = zeroTable(len);
-  return (
-    (z[r & 0xff] as number) ^
-    (z[256 + ((r >>> 8) & 0xff)] as number) ^
-    (z[512 + ((r >>> 16) & 0xff)] as number) ^
-    (z[768 + (r >>> 24)] as number) ^
-    crc0
-  );
-}
-
-/** The initial register of zlib's CRC-32; the checksum is `register ^ CRC_INIT` (`>>> 0` for unsigned). */
-export const CRC_INIT = -1;
-
-/** A checksum fragment: its CRC register update from a zero register, and its length in bytes. */
-export interface CrcFragment {
-  crc0: number;
-  len: number;
-}
+// The CRC pieces live in crc32-combine.ts; re-exported here for the checksum builders that import them
+// from this module.
+export { CRC_INIT, type CrcFragment, crcAppend, crcByte, crcUpdate } from './crc32-combine.ts';
 
 /** Builds the fragment of one level (side 0 bids, 1 asks), or undefined for a text outside ASCII. */
 export interface CrcFragmentSource {
@@ -550,86 +508,193 @@ export function plainAt(text: string, start: number, end: number, scale: number)
 }
 
 /**
- * One delta's levels as scanned from a frame: bids first, then asks, each as its price's offsets in the
- * frame text and its size text (detached). Reused from frame to frame: read it before the next scan.
+ * A scanned size's class (`FlatLevels.pushScanned`): zero (a delete) or positive, read from its plain form
+ * (digits with at most one dot, at least one digit, at most MAX_DECIMAL_TEXT characters), or to be checked
+ * by `sizeIsPositive` when applied.
+ */
+export const SIZE_ZERO = 0;
+export const SIZE_POSITIVE = 1;
+export const SIZE_CHECK = 2;
+
+/**
+ * One delta's levels as scanned from a frame: one side, then the other (bids first, or asks first after
+ * `reset(text, true)`), each as its price's and its size's offsets in the frame text (a size is sliced,
+ * and detached, only when a book keeps it), plus what the scanner read on the way (a plain price's digits
+ * and fraction length, a plain size's class and fraction length). Reused from frame to frame: read it
+ * before the next scan.
  */
 export class FlatLevels {
   text = '';
-  /** Levels held, and how many of them (the first ones) are bids. */
+  /** Levels held. */
   n = 0;
-  nb = -1;
+  /** How many of them (the first ones) belong to the first side, or -1 before `endBids`/`endAsks`. */
+  split = -1;
+  /** Whether the first side is the asks. */
+  asksFirst = false;
+  /** The most fraction digits written in a price and in a size, or -1 when some level's are unknown. */
+  maxPriceDecimals = 0;
+  maxSizeDecimals = 0;
   private p0 = new Int32Array(64);
   private p1 = new Int32Array(64);
+  /** The size's offsets in the text (sliced only when needed: a delete's never is), or q0 = -1 and `sizes`. */
+  private q0 = new Int32Array(64);
+  private q1 = new Int32Array(64);
   private sizes: string[] = new Array<string>(64).fill('');
+  /** A plain price's digits as an integer, and its fraction length (-1: not plain, parse the text). */
+  private mant = new Float64Array(64);
+  private pfrac = new Int8Array(64);
+  /** A size's class (SIZE_*) and its written fraction length (-1 unless plain). */
+  private scls = new Uint8Array(64);
+  private sfrac = new Int8Array(64);
   private scaled = new Float64Array(64);
   private positive = new Uint8Array(64);
 
-  reset(text: string): this {
+  reset(text: string, asksFirst = false): this {
     this.text = text;
     this.n = 0;
-    this.nb = -1;
+    this.split = -1;
+    this.asksFirst = asksFirst;
+    this.maxPriceDecimals = 0;
+    this.maxSizeDecimals = 0;
     return this;
   }
 
+  /** A level whose price is `text.slice(p0, p1)`. */
   push(p0: number, p1: number, size: string): void {
+    const k = this.n;
+    this.pushScanned(p0, p1, -1, -1, 0, -1, SIZE_CHECK, -1);
+    this.sizes[k] = size;
+  }
+
+  /** A level with what the scanner read (FrameScanner's `scanLevels`). */
+  pushScanned(
+    p0: number,
+    p1: number,
+    q0: number,
+    q1: number,
+    mant: number,
+    pfrac: number,
+    scls: number,
+    sfrac: number,
+  ): void {
     const k = this.n;
     if (k === this.p0.length) this.grow();
     this.p0[k] = p0;
     this.p1[k] = p1;
-    this.sizes[k] = size;
+    this.q0[k] = q0;
+    this.q1[k] = q1;
+    this.mant[k] = mant;
+    this.pfrac[k] = pfrac;
+    this.scls[k] = scls;
+    this.sfrac[k] = sfrac;
     this.n = k + 1;
+    if (pfrac < 0 || this.maxPriceDecimals < 0) this.maxPriceDecimals = -1;
+    else if (pfrac > this.maxPriceDecimals) this.maxPriceDecimals = pfrac;
+    if (sfrac < 0 || this.maxSizeDecimals < 0) this.maxSizeDecimals = -1;
+    else if (sfrac > this.maxSizeDecimals) this.maxSizeDecimals = sfrac;
   }
 
-  /** Marks the levels pushed so far as the bids. */
+  /** Marks the levels pushed so far as the bids (the first side, after `reset(text)`). */
   endBids(): void {
-    this.nb = this.n;
+    this.split = this.n;
+  }
+
+  /** Marks the levels pushed so far as the asks (the first side, after `reset(text, true)`). */
+  endAsks(): void {
+    this.split = this.n;
   }
 
   /** Levels `[from, to)` as `[price, size]` texts (the JSON.parse path's shape). */
   tuples(from: number, to: number): RawLevel[] {
     const out: RawLevel[] = new Array(to - from);
     for (let k = from; k < to; k++) {
-      out[k - from] = [this.text.slice(this.p0[k] as number, this.p1[k] as number), this.sizes[k] as string];
+      out[k - from] = [this.text.slice(this.p0[k] as number, this.p1[k] as number), this.sizeText(k)];
     }
     return out;
   }
 
   get bids(): RawLevel[] {
-    return this.tuples(0, this.nb);
+    return this.asksFirst ? this.tuples(this.split, this.n) : this.tuples(0, this.split);
   }
 
   get asks(): RawLevel[] {
-    return this.tuples(this.nb, this.n);
+    return this.asksFirst ? this.tuples(0, this.split) : this.tuples(this.split, this.n);
+  }
+
+  /** Level k's price text. */
+  priceText(k: number): string {
+    return this.text.slice(this.p0[k] as number, this.p1[k] as number);
+  }
+
+  /** Level k's size text. */
+  sizeText(k: number): string {
+    const q0 = this.q0[k] as number;
+    return q0 < 0 ? (this.sizes[k] as string) : detach(this.text.slice(q0, this.q1[k] as number));
+  }
+
+  /** Level k's price's written fraction digits when it is plain digits (trailing zeros included), else -1. */
+  priceDecimals(k: number): number {
+    return this.pfrac[k] as number;
+  }
+
+  /** Level k's size's written fraction digits when it is plain digits (trailing zeros included), else -1. */
+  sizeDecimals(k: number): number {
+    return this.sfrac[k] as number;
   }
 
   /**
    * `book.applyDelta(bids, asks)`, with the same result, errors and atomicity: every level is validated
-   * (in applyDelta's order: price, then size, bids before asks) before any is applied, and a price the
-   * plain-digits parse cannot take at the book's scale hands the whole delta to applyDelta.
+   * (in applyDelta's order: price, then size, bids before asks) before any is applied, and whatever the
+   * plain forms do not cover (a price the plain-digits parse cannot take at the book's scale, and with
+   * asks first a size to check) hands the whole delta to applyDelta.
    */
   apply(book: L2Book): void {
     const n = this.n;
-    const nb = this.nb;
     const text = this.text;
     const scale = book.priceScale;
     const p0 = this.p0;
     const p1 = this.p1;
-    const sizes = this.sizes;
+    const mant = this.mant;
+    const pfrac = this.pfrac;
+    const scls = this.scls;
     const scaled = this.scaled;
     const positive = this.positive;
     for (let k = 0; k < n; k++) {
-      const p = plainAt(text, p0[k] as number, p1[k] as number, scale);
+      const f = pfrac[k] as number;
+      let p: number;
+      if (f < 0) {
+        p = plainAt(text, p0[k] as number, p1[k] as number, scale);
+      } else if (f <= scale) {
+        // plainAt's value: the same digits times the same power of ten.
+        p = (mant[k] as number) * (POW10[scale - f] as number);
+        if (p > Number.MAX_SAFE_INTEGER) p = -1;
+      } else {
+        // Digits beyond the scale must be zeros (else plainAt's NaN). m < 10^15 and d = 10^j are exact, so
+        // m / d is exact when d divides m, and otherwise at least 1/d from an integer, far more than the
+        // rounding error (under m * 2^-53 / d): an integral quotient means d divides m.
+        const q = (mant[k] as number) / (POW10[f - scale] as number);
+        p = Math.floor(q) === q ? q : Number.NaN;
+      }
       if (!(p > 0)) {
         book.applyDelta(this.bids, this.asks);
         return;
       }
       scaled[k] = p;
-      positive[k] = sizeIsPositive(sizes[k] as string) ? 1 : 0; // throws applyDelta's error for this size
+      const c = scls[k] as number;
+      if (c !== SIZE_CHECK) {
+        positive[k] = c;
+      } else if (this.asksFirst) {
+        book.applyDelta(this.bids, this.asks); // its validation order is not this one
+        return;
+      } else {
+        positive[k] = sizeIsPositive(this.sizeText(k)) ? 1 : 0; // throws applyDelta's error for this size
+      }
     }
-    const bids = book.side('bid');
-    const asks = book.side('ask');
+    const first = this.asksFirst ? book.asks : book.bids;
+    const second = this.asksFirst ? book.bids : book.asks;
+    const split = this.split;
     for (let k = 0; k < n; k++) {
-      (k < nb ? bids : asks).set(scaled[k] as number, positive[k] === 1 ? (sizes[k] as string) : null);
+      (k < split ? first : second).set(scaled[k] as number, positive[k] === 1 ? this.sizeText(k) : null);
     }
     book.updates += n;
   }
@@ -642,6 +707,24 @@ export class FlatLevels {
     const p1 = new Int32Array(cap);
     p1.set(this.p1);
     this.p1 = p1;
+    const q0 = new Int32Array(cap);
+    q0.set(this.q0);
+    this.q0 = q0;
+    const q1 = new Int32Array(cap);
+    q1.set(this.q1);
+    this.q1 = q1;
+    const mant = new Float64Array(cap);
+    mant.set(this.mant);
+    this.mant = mant;
+    const pfrac = new Int8Array(cap);
+    pfrac.set(this.pfrac);
+    this.pfrac = pfrac;
+    const scls = new Uint8Array(cap);
+    scls.set(this.scls);
+    this.scls = scls;
+    const sfrac = new Int8Array(cap);
+    sfrac.set(this.sfrac);
+    this.sfrac = sfrac;
     this.scaled = new Float64Array(cap);
     this.positive = new Uint8Array(cap);
     for (let k = this.sizes.length; k < cap; k++) this.sizes.push('');

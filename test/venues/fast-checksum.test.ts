@@ -72,15 +72,13 @@ test('the fast OKX, Kraken and Bitfinex checksums equal their text checksums thr
       const bfx = new BitfinexFastChecksum();
       const bfxText = new BitfinexChecksumBuilder();
       const none = new Map<number, string>();
-      const top25 = new TopChecksumMemo(25);
       const top10 = new TopChecksumMemo(10);
       for (const m of msgs) {
         for (const c of m) apply(book, c);
-        top25.unchanged(book, 0);
         top10.unchanged(book, 0);
-        assert.equal(okx.checksum(book, top25, none, none), okxText(book));
+        assert.equal(okx.checksum(book, 0, none, none), okxText(book));
         assert.equal(kraken.checksum(book, top10, 2, 8), krakenText.checksum(book, 2, 8));
-        assert.equal(bfx.checksum(book, top25), bfxText.checksum(book));
+        assert.equal(bfx.checksum(book), bfxText.checksum(book));
       }
     }),
     { numRuns: 300 },
@@ -92,15 +90,11 @@ test('the fast OKX checksum uses the venue price text kept for a non-canonical p
   book.applySnapshot([['100', '1']], [['101.5', '2']]);
   const odd = new Map([[book.parsePrice('100'), '100.0']]);
   const want = crc32('100.0:1:101.5:2') | 0;
-  const top = new TopChecksumMemo(25);
-  top.unchanged(book, 0);
   const fast = new OkxFastChecksum();
-  assert.equal(fast.checksum(book, top, odd, new Map()), want);
+  assert.equal(fast.checksum(book, 0, odd, new Map()), want);
   // Same levels, only the text changed (the level was re-sent as "100"): the fragment is rebuilt.
-  top.unchanged(book, 1);
-  assert.equal(fast.checksum(book, top, new Map(), new Map()), crc32('100:1:101.5:2') | 0);
-  top.unchanged(book, 2);
-  assert.equal(fast.checksum(book, top, odd, new Map()), want);
+  assert.equal(fast.checksum(book, 1, new Map(), new Map()), crc32('100:1:101.5:2') | 0);
+  assert.equal(fast.checksum(book, 2, odd, new Map()), want);
 });
 
 test('TopChecksumMemo is unchanged exactly when the top levels and the key are', () => {

@@ -1,7 +1,8 @@
 /**
  * `FlatLevels.apply` (src/venues/frame-scan.ts) is `L2Book.applyDelta` without the per-level arrays: on any
- * book and any delta it leaves the same book, price scale and update count, and throws the same typed
- * error (leaving the book unchanged). `plainAt` is `parsePlain` over a range of a text.
+ * book and any delta, bids or asks first, with or without extra strings per level, it leaves the same
+ * book, price scale and update count, and throws the same typed error (leaving the book unchanged).
+ * `plainAt` is `parsePlain` over a range of a text.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -77,6 +78,71 @@ test('FlatLevels.apply leaves exactly the book, scale, update count and typed er
     { numRuns: 400 },
   );
   assert.ok(errors > 0, 'no delta was refused: the property did not test error equality');
+});
+
+/** Kraken's layout: asks first, each level with further strings (a timestamp, sometimes "r"). */
+function scanAsksFirst(asks: readonly (readonly string[])[], bids: readonly (readonly string[])[]): FlatLevels {
+  const frame = JSON.stringify({ a: asks, b: bids });
+  const sc = new FrameScanner().reset(frame);
+  const flat = new FlatLevels().reset(frame, true);
+  assert.ok(sc.lit('{"a":') && sc.flatTextLevels(flat), frame);
+  flat.endAsks();
+  assert.ok(sc.lit(',"b":') && sc.flatTextLevels(flat) && sc.lit('}') && sc.done, frame);
+  return flat;
+}
+
+test('FlatLevels with asks first and extra strings per level leaves exactly what applyDelta(bids, asks) does', () => {
+  let errors = 0;
+  const extra = fc.constantFrom([], ['1618678133.881512'], ['1618678133.881512', 'r']);
+  const withExtra = fc.array(
+    fc.tuple(level, extra).map(([l, e]) => [...l, ...e]),
+    { maxLength: 12 },
+  );
+  fc.assert(
+    fc.property(fc.array(fc.tuple(withExtra, withExtra), { minLength: 1, maxLength: 5 }), (deltas) => {
+      const viaArrays = new L2Book();
+      const viaFlat = new L2Book();
+      for (const [asks, bids] of deltas) {
+        const flat = scanAsksFirst(asks, bids);
+        assert.deepEqual(
+          flat.asks,
+          asks.map((l) => [l[0], l[1]]),
+        );
+        assert.deepEqual(
+          flat.bids,
+          bids.map((l) => [l[0], l[1]]),
+        );
+        const want = attempt(() => viaArrays.applyDelta(bids as RawLevel[], asks as RawLevel[]));
+        const got = attempt(() => flat.apply(viaFlat));
+        if (want !== 'ok') errors++;
+        assert.equal(got, want);
+        assert.deepEqual(state(viaFlat), state(viaArrays));
+      }
+    }),
+    { numRuns: 400 },
+  );
+  assert.ok(errors > 0, 'no delta was refused: the property did not test error equality');
+});
+
+test('the scanner reads plain prices and sizes on the way: their written fraction digits, -1 otherwise', () => {
+  const flat = scanAsksFirst(
+    [
+      ['65000.10000', '0.00012000', 't'],
+      ['1e3', '5.', 't'],
+    ],
+    [['7', '12', 't', 'r']],
+  );
+  assert.deepEqual(
+    [0, 1, 2].map((k) => [flat.priceDecimals(k), flat.sizeDecimals(k), flat.priceText(k), flat.sizeText(k)]),
+    [
+      [5, 8, '65000.10000', '0.00012000'],
+      [-1, 0, '1e3', '5.'],
+      [0, 0, '7', '12'],
+    ],
+  );
+  assert.deepEqual([flat.maxPriceDecimals, flat.maxSizeDecimals], [-1, 8], 'one price is not plain: unknown');
+  const plain = scanAsksFirst([['1.25', '3.5000', 't']], [['0.5', '7', 't']]);
+  assert.deepEqual([plain.maxPriceDecimals, plain.maxSizeDecimals], [2, 4]);
 });
 
 test('FlatLevels gives back the levels it scanned as [price, size] texts', () => {

@@ -7,6 +7,7 @@ import { crc32 } from 'node:zlib';
 import type { QobError } from '../../src/core/errors.ts';
 import { runReplay } from '../../src/replay/replay.ts';
 import type { TrackedBook } from '../../src/venues/feed-handler.ts';
+import { scanOkxBookPushFlat } from '../../src/venues/okx/fast-book.ts';
 import { OkxFeedHandler } from '../../src/venues/okx/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -84,6 +85,33 @@ test("the checksum is over the venue's raw strings, trailing zeros included", ()
     2,
   );
   assert.equal(b.checksumsVerified, 2);
+  assert.equal(b.status, 'in_sync');
+});
+
+/** A push in the venue's own key order (asks, bids, ts, checksum, prevSeqId, seqId): the scanned path. */
+function venueFrame(action: 'snapshot' | 'update', asks: Lv[], bids: Lv[], checksum: number, seq: [number, number]) {
+  const d = { asks, bids, ts: '1', checksum, prevSeqId: seq[0], seqId: seq[1] };
+  return JSON.stringify({ arg: { channel: 'books', instId: 'BTC-USDT' }, action, data: [d] });
+}
+
+test("updates in the venue's layout keep each side's non-canonical price texts for the checksum", () => {
+  const h = new OkxFeedHandler();
+  const snap = venueFrame('snapshot', [lv('101', '1')], [lv('100', '2')], signed('100:2:101:1'), [-1, 1]);
+  assert.ok(scanOkxBookPushFlat(snap) !== undefined, 'the frame takes the scanned path');
+  h.onFrame('c', snap, 1);
+  const b = only(h);
+  // Ask 101.50 and bid 99.0 arrive written with trailing zeros; the checksum is over those strings.
+  h.onFrame(
+    'c',
+    venueFrame('update', [lv('101.50', '3')], [lv('99.0', '4')], signed('100:2:101:1:99.0:4:101.50:3'), [1, 2]),
+    2,
+  );
+  assert.equal(b.checksumsVerified, 2);
+  assert.equal(b.status, 'in_sync');
+  // The ask re-sent as 101.5: its canonical text replaces the kept one.
+  h.onFrame('c', venueFrame('update', [lv('101.5', '5')], [], signed('100:2:101:1:99.0:4:101.5:5'), [2, 3]), 3);
+  assert.equal(b.checksumsVerified, 3);
+  assert.equal(b.checksumFailures, 0);
   assert.equal(b.status, 'in_sync');
 });
 

@@ -9,9 +9,9 @@
 import type { RawLevel } from '../../book/l2-book.ts';
 import { BookFeedHandler } from '../book-feed-handler.ts';
 import type { FeedHandlerOptions, TrackedBook, VenueFeedHandler } from '../feed-handler.ts';
-import { TopChecksumMemo, truncateBook } from '../frame-scan.ts';
-import { BITFINEX_CHECKSUM_LEVELS, BitfinexChecksumBuilder } from './checksum.ts';
-import { BitfinexConnections, type BitfinexConnState, bitfinexUnknown } from './connections.ts';
+import { truncateBook } from '../frame-scan.ts';
+import { BitfinexChecksumBuilder } from './checksum.ts';
+import { BitfinexConnections, type BitfinexConnState, bitfinexUnknown, onBitfinexEvent } from './connections.ts';
 import { scanBitfinexBookFrame } from './fast-book.ts';
 import { BitfinexFastChecksum } from './fast-checksum.ts';
 import { bitfinexTradeEvents } from './trades.ts';
@@ -35,9 +35,8 @@ const PRICE_LEVEL_PRECS: ReadonlySet<string> = new Set(['P0', 'P1', 'P2', 'P3', 
 interface BfxBook {
   readonly tb: TrackedBook;
   readonly cs: BitfinexChecksumBuilder;
+  /** The checksum of the book's top levels, kept up to date from its last computation. */
   readonly fast: BitfinexFastChecksum;
-  /** The last checksum computed and the top levels it was computed from. */
-  readonly memo: TopChecksumMemo;
   len: number;
   conn: string;
 }
@@ -92,7 +91,7 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
       throw malformed(`not JSON: ${(e as Error).message}`, { text: data.slice(0, 80) });
     }
     if (isRecord(o)) {
-      this.onEvent(conn, state, o, ts);
+      if (onBitfinexEvent(state, o, ts)) this.onSubscribed(conn, state, o);
       return;
     }
     if (!Array.isArray(o)) throw malformed('expected a JSON object or array');
@@ -139,30 +138,6 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
     }
   }
 
-  private onEvent(conn: string, state: ConnState, o: Record<string, unknown>, ts: number): void {
-    switch (o.event) {
-      case 'info':
-      case 'pong':
-      case 'error':
-        return;
-      case 'conf':
-        if (o.status === 'OK' && typeof o.flags === 'number') state.flags = o.flags;
-        return;
-      case 'subscribed':
-        this.onSubscribed(conn, state, o);
-        return;
-      case 'unsubscribed': {
-        const chanId = Number(o.chanId);
-        const ch = state.channels.get(chanId);
-        state.channels.delete(chanId);
-        ch?.book?.tb.invalidate('unsubscribed', ts);
-        return;
-      }
-      default:
-        throw bitfinexUnknown(`event ${JSON.stringify(o.event).slice(0, 40)}`);
-    }
-  }
-
   private onSubscribed(conn: string, state: ConnState, o: Record<string, unknown>): void {
     const chanId = o.chanId;
     if (typeof chanId !== 'number' || !Number.isSafeInteger(chanId) || typeof o.channel !== 'string') {
@@ -180,7 +155,6 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
         tb,
         cs: new BitfinexChecksumBuilder(),
         fast: new BitfinexFastChecksum(),
-        memo: new TopChecksumMemo(BITFINEX_CHECKSUM_LEVELS),
         len,
         conn,
       }));
@@ -208,6 +182,7 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
     }
     const tb = b.tb;
     tb.book.applySnapshot(bids, asks); // validated first: a typed error leaves the book as it was
+    b.fast.bookReplaced();
     tb.beginResync(ts);
     tb.book.truncate(b.len);
     tb.updates++;
@@ -220,8 +195,13 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
     if (!tb.inSync) return; // waiting for a snapshot
     // count == 0 deletes: amount 1 from the bids, -1 from the asks.
     // One level: the book's single-level set is atomic too (a typed error leaves the book as it was).
-    tb.book.set(isAsk(e) ? 'ask' : 'bid', e.price, e.count === 0 ? '0' : absText(e.amount));
-    truncateBook(tb.book, b.len); // tb.book.truncate, cheaper for the level a delta pushes out
+    const book = tb.book;
+    const ask = isAsk(e);
+    const p = book.parsePrice(e.price);
+    book.setScaled(ask ? 'ask' : 'bid', p, e.count === 0 ? '0' : absText(e.amount));
+    b.fast.touched(ask ? 1 : 0, p); // the checksum compares only the levels this change can reach
+    truncateBook(book, b.len); // tb.book.truncate, cheaper for the level a delta pushes out
+    b.fast.truncated(b.len);
     tb.updates++;
     tb.checkCrossed(ts);
   }
@@ -229,10 +209,7 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
   private verify(b: BfxBook, expected: number, ts: number): void {
     const tb = b.tb;
     if (!tb.inSync) return;
-    const book = tb.book;
-    // The checksum is a function of the top levels and the price scale.
-    if (!b.memo.unchanged(book, book.priceScale)) b.memo.value = b.fast.checksum(book, b.memo) ?? b.cs.checksum(book);
-    const got = b.memo.value;
+    const got = b.fast.checksum(tb.book) ?? b.cs.checksum(tb.book);
     if (got === expected) tb.checksumsVerified++;
     else tb.checksumFailed(`checksum ${got} != venue ${expected}`, ts);
   }

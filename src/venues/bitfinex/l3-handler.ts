@@ -28,7 +28,7 @@ import {
   type VenueFeedHandler,
 } from '../feed-handler.ts';
 import { L3TrackedBook } from '../l3-tracked-book.ts';
-import { BitfinexConnections, type BitfinexConnState, bitfinexUnknown } from './connections.ts';
+import { BitfinexConnections, type BitfinexConnState, bitfinexUnknown, onBitfinexEvent } from './connections.ts';
 import { BITFINEX_VENUE } from './feed-handler.ts';
 import { bitfinexTradeEvents } from './trades.ts';
 import { FLAG_SEQ_ALL, isRecord, malformed, parseChannelFrame, parseTradesBody, type TradesBody } from './wire.ts';
@@ -167,7 +167,7 @@ export class BitfinexRawBookHandler implements VenueFeedHandler {
     }
     const state = this.conns.get(conn);
     if (isRecord(o)) {
-      this.onEvent(conn, state, o, ts);
+      if (onBitfinexEvent(state, o, ts)) this.onSubscribed(conn, state, o);
       return;
     }
     if (!Array.isArray(o)) throw malformed('expected a JSON object or array');
@@ -218,43 +218,23 @@ export class BitfinexRawBookHandler implements VenueFeedHandler {
     return true;
   }
 
-  private onEvent(conn: string, state: ConnState, o: Record<string, unknown>, ts: number): void {
-    switch (o.event) {
-      case 'info':
-      case 'pong':
-      case 'error':
-        return;
-      case 'conf':
-        if (o.status === 'OK' && typeof o.flags === 'number') state.flags = o.flags;
-        return;
-      case 'subscribed': {
-        const chanId = o.chanId;
-        if (typeof chanId !== 'number' || !Number.isSafeInteger(chanId)) {
-          throw malformed('"subscribed" needs a numeric chanId');
-        }
-        const symbol = typeof o.symbol === 'string' ? o.symbol : '';
-        let book: RawBook | undefined;
-        if (o.channel === 'book' && o.prec === 'R0' && symbol.startsWith('t')) {
-          book = this.tracked.get(symbol);
-          if (book === undefined) {
-            book = { tb: new L3TrackedBook(BITFINEX_VENUE, symbol, symbol, this.options), conn };
-            this.tracked.set(symbol, book);
-          }
-          book.conn = conn;
-        }
-        state.channels.set(chanId, { symbol, book, trades: o.channel === 'trades' && symbol.startsWith('t') });
-        return;
-      }
-      case 'unsubscribed': {
-        const chanId = Number(o.chanId);
-        const ch = state.channels.get(chanId);
-        state.channels.delete(chanId);
-        ch?.book?.tb.invalidate('unsubscribed', ts);
-        return;
-      }
-      default:
-        throw bitfinexUnknown(`event ${JSON.stringify(o.event).slice(0, 40)}`);
+  /** A `subscribed` event: records the channel, and the raw book it feeds when it is one we keep. */
+  private onSubscribed(conn: string, state: ConnState, o: Record<string, unknown>): void {
+    const chanId = o.chanId;
+    if (typeof chanId !== 'number' || !Number.isSafeInteger(chanId)) {
+      throw malformed('"subscribed" needs a numeric chanId');
     }
+    const symbol = typeof o.symbol === 'string' ? o.symbol : '';
+    let book: RawBook | undefined;
+    if (o.channel === 'book' && o.prec === 'R0' && symbol.startsWith('t')) {
+      book = this.tracked.get(symbol);
+      if (book === undefined) {
+        book = { tb: new L3TrackedBook(BITFINEX_VENUE, symbol, symbol, this.options), conn };
+        this.tracked.set(symbol, book);
+      }
+      book.conn = conn;
+    }
+    state.channels.set(chanId, { symbol, book, trades: o.channel === 'trades' && symbol.startsWith('t') });
   }
 
   /** Public trades (trades.ts), whatever the books' state. */

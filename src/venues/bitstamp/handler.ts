@@ -30,8 +30,6 @@ import {
   subscribedPair,
 } from './wire.ts';
 
-const NO_LEVELS: readonly [] = Object.freeze([]) as readonly [];
-
 interface PairState {
   readonly tb: TrackedBook;
   /** Whether the book holds a snapshot (plus the diffs after it). */
@@ -81,7 +79,7 @@ export class BitstampFeedHandler extends BookFeedHandler<PairState> {
       this.link(p, conn, tsRecvMs);
       const { pair, micros, levels } = fast;
       // A synced book applies the levels at once; a diff waiting for a snapshot keeps its own copy.
-      if (p.synced) this.onDiff(p, { pair, micros, bids: NO_LEVELS, asks: NO_LEVELS }, tsRecvMs, levels);
+      if (p.synced) this.onSyncedDiff(p, micros, tsRecvMs, undefined, levels);
       else this.onDiff(p, { pair, micros, bids: levels.bids, asks: levels.asks }, tsRecvMs);
       return;
     }
@@ -191,8 +189,7 @@ export class BitstampFeedHandler extends BookFeedHandler<PairState> {
     );
   }
 
-  /** `flat`, when given, holds the diff's levels (`d`'s are then empty): only for a synced book. */
-  private onDiff(p: PairState, d: BitstampBook, tsMs: number, flat?: FlatLevels): void {
+  private onDiff(p: PairState, d: BitstampBook, tsMs: number): void {
     if (!p.synced) {
       if (p.buffer.length >= this.maxBuffered) {
         p.buffer = [];
@@ -201,18 +198,29 @@ export class BitstampFeedHandler extends BookFeedHandler<PairState> {
       p.buffer.push(d);
       return;
     }
-    if (d.micros <= p.snapshotMicros) return; // already in the snapshot
+    this.onSyncedDiff(p, d.micros, tsMs, d, undefined);
+  }
+
+  /** A diff for a synced book: its levels are `d`'s, or `flat`'s when scanned from the frame. */
+  private onSyncedDiff(
+    p: PairState,
+    micros: number,
+    tsMs: number,
+    d: BitstampBook | undefined,
+    flat: FlatLevels | undefined,
+  ): void {
+    if (micros <= p.snapshotMicros) return; // already in the snapshot
     try {
       if (flat !== undefined)
         flat.apply(p.tb.book); // applyDelta's result, errors and atomicity
-      else p.tb.book.applyDelta(d.bids, d.asks); // atomic on bad input
+      else p.tb.book.applyDelta(d?.bids, d?.asks); // atomic on bad input
     } catch (e) {
       // No sequence numbers: a diff we cannot apply is lost data that nothing later would reveal.
       this.reset(p, 'unusable diff', tsMs);
       throw e;
     }
     p.tb.updates++;
-    p.tb.lastSeq = d.micros;
+    p.tb.lastSeq = micros;
     if (p.tb.checkCrossed(tsMs)) {
       p.synced = false;
       p.buffer = [];

@@ -39,8 +39,8 @@ export function scanBookFrameFlat(text: string): ScannedBybitBook | undefined {
   const t0 = 10; // after {"topic":"
   const t1 = sc.reset(text).stringEnd(t0);
   if (t1 < 0) return undefined;
-  const topic = text.slice(t0, t1);
-  if (topic !== lastTopic) {
+  if (t1 - t0 !== lastTopic.length || !text.startsWith(lastTopic, t0)) {
+    const topic = text.slice(t0, t1);
     // Same pattern and depth check as wire.ts's parseFrame.
     const m = /^orderbook\.(\d+)\.([A-Za-z0-9_-]+)$/.exec(topic);
     if (m === null || m[2] === undefined) return undefined;

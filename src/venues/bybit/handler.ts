@@ -15,12 +15,17 @@ interface TopicState {
 
 export class BybitFeedHandler extends BookFeedHandler<TopicState> {
   private readonly categories = new Map<string, string>();
+  /** The book of the last push, with its connection and topic (cleared when a connection's category changes). */
+  private lastState: TopicState | undefined;
+  private lastConn = '';
+  private lastTopic = '';
 
   constructor(options: FeedHandlerOptions = {}) {
     super('bybit', options);
   }
 
   onConnect(conn: string, url: string, tsRecvMs: number): void {
+    this.lastState = undefined; // the connection's category may change
     this.categories.set(conn, categoryOfUrl(url) ?? conn);
     this.invalidateConnection(conn, 'reconnect', tsRecvMs);
   }
@@ -72,9 +77,16 @@ export class BybitFeedHandler extends BookFeedHandler<TopicState> {
   }
 
   private onBook(conn: string, msg: BybitBookMessage | ScannedBybitBook, tsMs: number): void {
-    const category = this.categories.get(conn) ?? conn;
-    const key = `${category}:${msg.topic}`;
-    const t = this.track(key, `${category}:${msg.symbol}`, (tb) => ({ tb, conn }));
+    let t = this.lastState;
+    // A stream's pushes come one after another on one connection: the last book found is most often it.
+    if (t === undefined || conn !== this.lastConn || msg.topic !== this.lastTopic) {
+      const category = this.categories.get(conn) ?? conn;
+      const key = `${category}:${msg.topic}`;
+      t = this.track(key, `${category}:${msg.symbol}`, (tb) => ({ tb, conn }));
+      this.lastState = t;
+      this.lastConn = conn;
+      this.lastTopic = msg.topic;
+    }
     t.conn = conn;
     const tb = t.tb;
     // u == 1: Bybit restarted the service; the message is a full book (v5 docs, "Process snapshot/delta").

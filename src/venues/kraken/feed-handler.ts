@@ -8,9 +8,15 @@ import { type TradeEvent, trade } from '../../domain/events.ts';
 import { normalizeSymbol } from '../../domain/instrument.ts';
 import { BookFeedHandler } from '../book-feed-handler.ts';
 import type { FeedHandlerOptions, TrackedBook, VenueFeedHandler } from '../feed-handler.ts';
-import { TopChecksumMemo, truncateBook } from '../frame-scan.ts';
-import { KRAKEN_CHECKSUM_LEVELS, KrakenChecksumBuilder } from './checksum.ts';
-import { scanKrakenV1Book, scanKrakenV2Book } from './fast-book.ts';
+import { type FlatLevels, truncateBook } from '../frame-scan.ts';
+import { KrakenChecksumBuilder } from './checksum.ts';
+import {
+  type ScannedKrakenV2Update,
+  scanKrakenV1Book,
+  scanKrakenV1UpdateFlat,
+  scanKrakenV2Book,
+  scanKrakenV2UpdateFlat,
+} from './fast-book.ts';
 import { KrakenFastChecksum } from './fast-checksum.ts';
 import {
   isRecord,
@@ -36,8 +42,6 @@ interface KrakenBook {
   readonly tb: TrackedBook;
   readonly cs: KrakenChecksumBuilder;
   readonly fast: KrakenFastChecksum;
-  /** The last checksum computed and the top levels it was computed from. */
-  readonly memo: TopChecksumMemo;
   depth: number;
   conn: string;
   /** Fraction digits the venue writes for this pair (trailing zeros included), learned from its text. */
@@ -114,6 +118,15 @@ export class KrakenFeedHandler extends BookFeedHandler<KrakenBook> {
   protected handleFrame(conn: string, data: string, ts: number): void {
     const first = data.charCodeAt(0);
     if (first === 91 /* [ */) {
+      // v1 updates of a subscribed channel: levels applied straight from the frame text.
+      const u = scanKrakenV1UpdateFlat(data);
+      if (u !== undefined) {
+        const b = this.conns.get(conn)?.channels.get(u.channelId);
+        if (b !== undefined) {
+          this.applyFlatUpdate(b, u.levels, u.checksum, ts);
+          return;
+        }
+      }
       const fast = scanKrakenV1Book(data); // v1 book frames in the venue's exact layout, without JSON.parse
       if (fast !== undefined) {
         this.onV1Book(conn, fast, ts);
@@ -123,6 +136,12 @@ export class KrakenFeedHandler extends BookFeedHandler<KrakenBook> {
       if (!Array.isArray(a)) throw malformed('expected an array frame');
       if (a[a.length - 2] === 'trade') this.emitTrades(parseV1Trades(a), ts);
       else this.onV1Channel(conn, a, ts);
+      return;
+    }
+    // v2 updates of one symbol: levels applied straight from the frame text.
+    const v2u = scanKrakenV2UpdateFlat(data);
+    if (v2u !== undefined) {
+      this.onV2FlatUpdate(conn, v2u, ts);
       return;
     }
     const v2 = scanKrakenV2Book(data); // v2 book messages in the venue's exact layout, without JSON.parse
@@ -190,7 +209,6 @@ export class KrakenFeedHandler extends BookFeedHandler<KrakenBook> {
       tb,
       cs: new KrakenChecksumBuilder(),
       fast: new KrakenFastChecksum(),
-      memo: new TopChecksumMemo(KRAKEN_CHECKSUM_LEVELS),
       depth,
       conn,
       priceDecimals: 0,
@@ -274,6 +292,19 @@ export class KrakenFeedHandler extends BookFeedHandler<KrakenBook> {
     }
   }
 
+  /** `onV2Book` for an update of one symbol scanned flat: the same book, depth, precisions and checks. */
+  private onV2FlatUpdate(conn: string, u: ScannedKrakenV2Update, ts: number): void {
+    const state = this.conn(conn);
+    const depth = state.depthBySymbol.get(`v2:${u.symbol}`) ?? DEFAULT_DEPTH;
+    const b = this.bookFor(`v2:${u.symbol}`, u.symbol, conn, depth);
+    const p = this.precisions.get(u.symbol);
+    if (p !== undefined) {
+      b.priceDecimals = Math.max(b.priceDecimals, p.price);
+      b.qtyDecimals = Math.max(b.qtyDecimals, p.qty);
+    }
+    this.applyFlatUpdate(b, u.levels, u.checksum, ts);
+  }
+
   // ---- trades (both versions) ---------------------------------------------------------------------
 
   /** Builds every event of the frame first, so a bad trade rejects the whole frame (counted as malformed). */
@@ -342,15 +373,22 @@ export class KrakenFeedHandler extends BookFeedHandler<KrakenBook> {
     tb.checkCrossed(ts);
   }
 
+  /** `applyUpdate` for levels scanned from the frame: the same book, decimals learned, checks and errors. */
+  private applyFlatUpdate(b: KrakenBook, levels: FlatLevels, checksum: number | undefined, ts: number): void {
+    const tb = b.tb;
+    if (!tb.inSync) return; // waiting for a snapshot
+    levels.apply(tb.book); // applyDelta's result, errors and atomicity
+    learnFlatDecimals(b, levels);
+    truncateBook(tb.book, b.depth);
+    tb.updates++;
+    if (checksum !== undefined && !this.verify(b, checksum, ts)) return;
+    tb.checkCrossed(ts);
+  }
+
   private verify(b: KrakenBook, expected: number, ts: number): boolean {
     const book = b.tb.book;
-    // The checksum is a function of the top levels, the price scale and the written decimals.
-    if (!b.memo.unchanged(book, book.priceScale + 64 * (b.priceDecimals + 64 * b.qtyDecimals))) {
-      b.memo.value =
-        b.fast.checksum(book, b.memo, b.priceDecimals, b.qtyDecimals) ??
-        b.cs.checksum(book, b.priceDecimals, b.qtyDecimals);
-    }
-    const got = b.memo.value;
+    const got =
+      b.fast.checksumOf(book, b.priceDecimals, b.qtyDecimals) ?? b.cs.checksum(book, b.priceDecimals, b.qtyDecimals);
     if (got === expected) {
       b.tb.checksumsVerified++;
       return true;
@@ -378,6 +416,30 @@ function learnSide(b: KrakenBook, levels: RawLevels): void {
     if (pd > b.priceDecimals) b.priceDecimals = pd;
     if (qd > b.qtyDecimals) b.qtyDecimals = qd;
   }
+}
+
+/** `learnDecimals` over scanned levels, with the fraction lengths the scanner read. */
+function learnFlatDecimals(b: KrakenBook, levels: FlatLevels): void {
+  let pdMax = b.priceDecimals;
+  let qdMax = b.qtyDecimals;
+  const pdScan = levels.maxPriceDecimals;
+  const qdScan = levels.maxSizeDecimals;
+  if (pdScan >= 0 && qdScan >= 0) {
+    // Every level's texts were plain: the scanner's maxima are writtenDecimals'.
+    if (pdScan > pdMax) pdMax = pdScan;
+    if (qdScan > qdMax) qdMax = qdScan;
+  } else {
+    for (let k = 0; k < levels.n; k++) {
+      let pd = levels.priceDecimals(k);
+      if (pd < 0) pd = writtenDecimals(levels.priceText(k));
+      let qd = levels.sizeDecimals(k);
+      if (qd < 0) qd = writtenDecimals(levels.sizeText(k));
+      if (pd > pdMax) pdMax = pd;
+      if (qd > qdMax) qdMax = qd;
+    }
+  }
+  b.priceDecimals = pdMax;
+  b.qtyDecimals = qdMax;
 }
 
 /** Fraction digits as written, trailing zeros included, up to an exponent (`"600.00000000"` -> 8). */

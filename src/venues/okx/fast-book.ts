@@ -1,25 +1,52 @@
 /**
  * Fast path for OKX v5 book pushes (`books`, `books-l2-tbt`, `books50-l2-tbt`): reads the push straight
- * from the frame text and returns the same `OkxBookPush` that `parseBookPush` (JSON.parse) would, with
- * each level as `[px, sz]`, the venue's exact text (the checksum is computed over it). Strict: only the
- * layout OKX sends, else undefined and the JSON.parse path decides (and reports errors exactly as before).
+ * from the frame text and returns what `parseBookPush` (JSON.parse) would, its levels as a `FlatLevels`
+ * (offsets into the frame, the venue's exact text: the checksum is computed over it; `levels.asks` and
+ * `levels.bids` give `parseBookPush`'s `[px, sz]` arrays). Strict: only the layout OKX sends, with one
+ * data element, else undefined and the JSON.parse path decides (and reports errors exactly as before).
  *
  *   {"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[["p","s","0","1"]],
  *    "bids":[...],"ts":"1","checksum":-1,"prevSeqId":1,"seqId":2}]}
  * (key order as in the real capture, ../shared/fixtures/okx, and the v5 documents; the 2022 capture has
  * no seqId/prevSeqId, and some captures have no checksum.)
  */
-import { detach, FrameScanner } from '../frame-scan.ts';
-import { OKX_BOOK_CHANNELS, type OkxBookData, type OkxBookPush } from './wire.ts';
+import { detach, FlatLevels, FrameScanner } from '../frame-scan.ts';
+import { OKX_BOOK_CHANNELS, type OkxBookData, type OkxBookPush, type OkxLevel } from './wire.ts';
+
+/**
+ * A scanned push with one data element (the only form OKX sends): `parseBookPush`'s push with that
+ * element's levels as a `FlatLevels` (asks first, as in the frame; reused: read it at once).
+ */
+export interface ScannedOkxPush {
+  readonly channel: string;
+  readonly instId: string;
+  readonly action: 'snapshot' | 'update';
+  readonly levels: FlatLevels;
+  readonly checksum: number | undefined;
+  readonly seqId: number | undefined;
+  readonly prevSeqId: number | undefined;
+}
 
 const sc = new FrameScanner();
+const flat = new FlatLevels();
 const ARG = '{"arg":{"channel":"';
 
 /** The last `channel`/`instId` pair seen (detached copies: they outlive the frame). */
 let lastChannel = '';
 let lastInstId = '';
 
+/** The push as `parseBookPush`'s `OkxBookPush`, or undefined (`scanOkxBookPushFlat` with the level arrays built). */
 export function scanOkxBookPush(text: string): OkxBookPush | undefined {
+  const m = scanOkxBookPushFlat(text);
+  if (m === undefined) return undefined;
+  const { channel, instId, action, levels, checksum, seqId, prevSeqId } = m;
+  // FlatLevels' tuples are `[price, size]` texts.
+  const asks = levels.asks as OkxLevel[];
+  const bids = levels.bids as OkxLevel[];
+  return { channel, instId, action, data: [{ asks, bids, checksum, seqId, prevSeqId }] };
+}
+
+export function scanOkxBookPushFlat(text: string): ScannedOkxPush | undefined {
   if (!text.startsWith(ARG, 0)) return undefined;
   sc.reset(text, ARG.length);
   const c1 = sc.stringEnd(sc.at);
@@ -44,27 +71,18 @@ export function scanOkxBookPush(text: string): OkxBookPush | undefined {
   else if (sc.lit('snapshot"')) action = 'snapshot';
   else return undefined;
   if (!sc.lit(',"data":[')) return undefined;
-  const data: OkxBookData[] = [];
-  if (!sc.char(93 /* ] */)) {
-    for (;;) {
-      const d = scanData();
-      if (d === undefined) return undefined;
-      data.push(d);
-      if (sc.char(93)) break;
-      if (!sc.char(44 /* , */)) return undefined;
-    }
-  }
-  if (!sc.char(125 /* } */) || !sc.done) return undefined;
-  return { channel, instId, action, data };
+  const d = scanData();
+  if (d === undefined || !sc.char(93 /* ] */) || !sc.char(125 /* } */) || !sc.done) return undefined;
+  return { channel, instId, action, levels: flat, checksum: d.checksum, seqId: d.seqId, prevSeqId: d.prevSeqId };
 }
 
 /** `{"asks":[...],"bids":[...],"ts":"1","checksum":1,"prevSeqId":1,"seqId":1}`, the last four optional. */
-function scanData(): OkxBookData | undefined {
+function scanData(): Omit<OkxBookData, 'asks' | 'bids'> | undefined {
   if (!sc.lit('{"asks":')) return undefined;
-  const asks = sc.textLevels();
-  if (asks === undefined || !sc.lit(',"bids":')) return undefined;
-  const bids = sc.textLevels();
-  if (bids === undefined) return undefined;
+  flat.reset(sc.text, true);
+  if (!sc.flatTextLevels(flat) || !sc.lit(',"bids":')) return undefined;
+  flat.endAsks();
+  if (!sc.flatTextLevels(flat)) return undefined;
   if (sc.lit(',"ts":"')) {
     // Not used by the book; any escape-free string, as parseBookPush ignores it.
     const e = sc.stringEnd(sc.at);
@@ -87,5 +105,5 @@ function scanData(): OkxBookData | undefined {
     if (seqId === undefined) return undefined;
   }
   if (!sc.char(125 /* } */)) return undefined;
-  return { asks, bids, checksum, seqId, prevSeqId };
+  return { checksum, seqId, prevSeqId };
 }

@@ -11,9 +11,9 @@ import { pow10 } from '../../core/fixed.ts';
 import { type TradeEvent, trade } from '../../domain/events.ts';
 import { BookFeedHandler } from '../book-feed-handler.ts';
 import type { FeedHandlerOptions, TrackedBook } from '../feed-handler.ts';
-import { detach, TopChecksumMemo } from '../frame-scan.ts';
+import { detach, FlatLevels } from '../frame-scan.ts';
 import { OKX_CHECKSUM_LEVELS, okxChecksumOfFragments } from './checksum.ts';
-import { scanOkxBookPush } from './fast-book.ts';
+import { type ScannedOkxPush, scanOkxBookPushFlat } from './fast-book.ts';
 import { OkxFastChecksum } from './fast-checksum.ts';
 import {
   isRecord,
@@ -29,6 +29,14 @@ import {
 } from './wire.ts';
 
 export const OKX_VENUE = 'okx';
+
+/** What an update needs besides its levels. */
+type OkxBookHead = Pick<OkxBookData, 'checksum' | 'seqId' | 'prevSeqId'>;
+
+/** Books are keyed by instId on `books`, by `channel:instId` on the other book channels. */
+function bookKey(channel: string, instId: string): string {
+  return channel === 'books' ? instId : `${channel}:${instId}`;
+}
 
 /**
  * The venue's price text of the levels whose text is not the canonical text of their price (`30261.0`
@@ -63,8 +71,7 @@ class LevelTexts {
 interface OkxBook {
   readonly tb: TrackedBook;
   readonly texts: LevelTexts;
-  /** The last checksum computed and the top levels it was computed from. */
-  readonly memo: TopChecksumMemo;
+  /** The checksum of the book's top levels, kept up to date from its last computation. */
   readonly fast: OkxFastChecksum;
   conn: string;
 }
@@ -92,9 +99,9 @@ export class OkxFeedHandler extends BookFeedHandler<OkxBook> {
 
   protected handleFrame(conn: string, data: string, ts: number): void {
     if (data === 'pong') return; // the answer to our text "ping"
-    const fast = scanOkxBookPush(data); // book pushes in the venue's exact layout, without JSON.parse
+    const fast = scanOkxBookPushFlat(data); // book pushes in the venue's exact layout, without JSON.parse
     if (fast !== undefined) {
-      this.onBookPush(conn, fast, ts);
+      this.onScannedPush(conn, fast, ts);
       return;
     }
     let o: unknown;
@@ -131,12 +138,24 @@ export class OkxFeedHandler extends BookFeedHandler<OkxBook> {
   }
 
   private onBookPush(conn: string, push: OkxBookPush, ts: number): void {
-    const key = push.channel === 'books' ? push.instId : `${push.channel}:${push.instId}`;
-    const b = this.bookFor(key, push.instId, conn);
+    const b = this.bookFor(bookKey(push.channel, push.instId), push.instId, conn);
     for (const d of push.data) {
       if (push.action === 'snapshot') this.snapshot(b, d, ts);
-      else this.update(b, d, ts);
+      else this.update(b, d, d, ts);
     }
+  }
+
+  /** A scanned push (one data element): an update is applied from its flat levels, with no arrays. */
+  private onScannedPush(conn: string, m: ScannedOkxPush, ts: number): void {
+    const b = this.bookFor(bookKey(m.channel, m.instId), m.instId, conn);
+    if (m.action === 'update') {
+      this.update(b, m, m.levels, ts);
+      return;
+    }
+    const { checksum, seqId, prevSeqId } = m;
+    const asks = m.levels.asks as OkxLevel[]; // `[px, sz]` texts
+    const bids = m.levels.bids as OkxLevel[];
+    this.snapshot(b, { asks, bids, checksum, seqId, prevSeqId }, ts);
   }
 
   /** Every trade of the push is validated before any is emitted. Independent of book sync. */
@@ -160,7 +179,6 @@ export class OkxFeedHandler extends BookFeedHandler<OkxBook> {
     const b = this.track(key, instId, (tb) => ({
       tb,
       texts: new LevelTexts(),
-      memo: new TopChecksumMemo(OKX_CHECKSUM_LEVELS),
       fast: new OkxFastChecksum(),
       conn,
     }));
@@ -181,7 +199,8 @@ export class OkxFeedHandler extends BookFeedHandler<OkxBook> {
     tb.checkCrossed(ts);
   }
 
-  private update(b: OkxBook, d: OkxBookData, ts: number): void {
+  /** `d`'s sequence numbers and checksum, its levels as arrays (the JSON.parse path) or flat (scanned). */
+  private update(b: OkxBook, d: OkxBookHead, levels: OkxBookData | FlatLevels, ts: number): void {
     const tb = b.tb;
     if (!tb.inSync) return; // waiting for a snapshot
     if (d.seqId !== undefined && d.prevSeqId !== undefined && d.prevSeqId !== tb.lastSeq) {
@@ -189,30 +208,30 @@ export class OkxFeedHandler extends BookFeedHandler<OkxBook> {
       b.texts.clear();
       return;
     }
-    tb.book.applyDelta(d.bids, d.asks);
-    recordTexts(b, d);
+    if (levels instanceof FlatLevels) {
+      levels.apply(tb.book); // applyDelta's result, errors and atomicity
+      recordFlatTexts(b, levels);
+    } else {
+      tb.book.applyDelta(levels.bids, levels.asks);
+      recordTexts(b, levels);
+    }
     tb.updates++;
     if (d.seqId !== undefined) tb.lastSeq = d.seqId;
     if (!this.verify(b, d, ts)) return;
     tb.checkCrossed(ts);
   }
 
-  private verify(b: OkxBook, d: OkxBookData, ts: number): boolean {
+  private verify(b: OkxBook, d: OkxBookHead, ts: number): boolean {
     if (d.checksum === undefined || d.checksum === 0) return true;
     const book = b.tb.book;
     const texts = b.texts;
-    // The checksum is a function of the top levels, the price scale and the stored price texts.
-    if (!b.memo.unchanged(book, book.priceScale + 32 * texts.version)) {
-      let sum = b.fast.checksum(book, b.memo, texts.bids, texts.asks);
-      if (sum === undefined) {
-        // A text outside ASCII: CRC-32 of the UTF-8 text, as the venue computes it.
-        const nb = topFragments(book.bids, texts.bids, book, BID_FRAGS);
-        const na = topFragments(book.asks, texts.asks, book, ASK_FRAGS);
-        sum = okxChecksumOfFragments(BID_FRAGS, nb, ASK_FRAGS, na);
-      }
-      b.memo.value = sum;
+    let got = b.fast.checksum(book, texts.version, texts.bids, texts.asks);
+    if (got === undefined) {
+      // A text outside ASCII: CRC-32 of the UTF-8 text, as the venue computes it.
+      const nb = topFragments(book.bids, texts.bids, book, BID_FRAGS);
+      const na = topFragments(book.asks, texts.asks, book, ASK_FRAGS);
+      got = okxChecksumOfFragments(BID_FRAGS, nb, ASK_FRAGS, na);
     }
-    const got = b.memo.value;
     if (got === d.checksum) {
       b.tb.checksumsVerified++;
       return true;
@@ -231,22 +250,38 @@ function recordTexts(b: OkxBook, d: OkxBookData): void {
   putTexts(book, b.texts, b.texts.asks, d.asks);
 }
 
+/** `recordTexts` for a scanned update's levels (asks first, as OKX writes them). */
+function recordFlatTexts(b: OkxBook, flat: FlatLevels): void {
+  const book = b.tb.book;
+  const texts = b.texts;
+  texts.rescale(book.priceScale);
+  const first = flat.asksFirst ? texts.asks : texts.bids;
+  const second = flat.asksFirst ? texts.bids : texts.asks;
+  for (let k = 0; k < flat.n; k++) {
+    putText(book, texts, k < flat.split ? first : second, flat.priceText(k), flat.sizeText(k));
+  }
+}
+
 function putTexts(book: L2Book, texts: LevelTexts, m: Map<number, string>, levels: readonly OkxLevel[]): void {
   for (let i = 0; i < levels.length; i++) {
     const l = levels[i] as OkxLevel;
-    const pt = l[0];
-    if (isCanonicalPrice(pt)) {
-      // The book's own formatting gives this text: nothing to keep, only an older odd text to forget.
-      if (m.size > 0 && m.delete(book.parsePrice(pt))) texts.version++;
-      continue;
-    }
-    const p = book.parsePrice(pt);
-    if (!book.checkSize(l[1])) {
-      if (m.delete(p)) texts.version++;
-    } else if (m.get(p) !== pt) {
-      m.set(p, detach(pt));
-      texts.version++;
-    }
+    putText(book, texts, m, l[0], l[1]);
+  }
+}
+
+/** Keeps (or forgets) the venue's text of one level's price, as applied to the book. */
+function putText(book: L2Book, texts: LevelTexts, m: Map<number, string>, pt: string, size: string): void {
+  if (isCanonicalPrice(pt)) {
+    // The book's own formatting gives this text: nothing to keep, only an older odd text to forget.
+    if (m.size > 0 && m.delete(book.parsePrice(pt))) texts.version++;
+    return;
+  }
+  const p = book.parsePrice(pt);
+  if (!book.checkSize(size)) {
+    if (m.delete(p)) texts.version++;
+  } else if (m.get(p) !== pt) {
+    m.set(p, detach(pt));
+    texts.version++;
   }
 }
 
