@@ -29,12 +29,6 @@ export interface SqlEngine extends SqlSession {
   readonly kind: EngineKind;
   /** Transactions that can run at the same time (connections); the writer splits big batches this many ways. */
   readonly parallelism: number;
-  /**
-   * Book deltas are sent in binary COPY format (true: PGlite, where parsing text in WebAssembly is the
-   * largest cost) or text (absent/false: a server, where binary rows are larger and cost more to send than
-   * the server saves parsing; measured in docs/STORAGE.md).
-   */
-  readonly binaryCopy?: boolean;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: SqlSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -80,6 +80,11 @@ export async function openPgEngine(options: PgEngineOptions): Promise<SqlEngine>
   }
   let closed: Promise<void> | undefined;
   const parallelism = Math.max(1, Math.min(options.parallelism ?? 3, (options.maxConnections ?? 6) - 1));
+  // The connections two batches' parts use at once (the writer pipelines) are opened now, not by the first
+  // batches.
+  const warmCount = Math.min(options.maxConnections ?? 6, 2 * parallelism);
+  const warm = await Promise.allSettled(Array.from({ length: warmCount }, () => pool.connect()));
+  for (const w of warm) if (w.status === 'fulfilled') w.value.release();
   return {
     kind: 'postgres',
     parallelism,

@@ -83,7 +83,6 @@ export async function openPgliteEngine(
     kind: 'pglite',
     // One WebAssembly instance runs one statement at a time: no point splitting batches.
     parallelism: 1,
-    binaryCopy: true,
     ...base,
     transaction: (fn) => db.transaction((tx: Transaction) => fn(session(tx as unknown as Queryable))),
     close() {

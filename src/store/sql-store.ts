@@ -6,7 +6,6 @@ import { L2Book } from '../book/l2-book.ts';
 import { isQobError, qobError } from '../core/errors.ts';
 import { Decimal } from '../core/fixed.ts';
 import {
-  type BookDeltaEvent,
   createInstrument,
   type Instrument,
   type InstrumentKind,
@@ -48,11 +47,9 @@ type Item = MarketEvent | PeriodicSnapshot;
 
 /** One part of a batch, encoded. */
 interface EncodedPart {
-  readonly tradeRows: CopyBuffer;
-  /** Book deltas in COPY text format (server engine). */
-  readonly deltaRows: CopyBuffer;
-  /** Book deltas in binary COPY format (embedded engine: no text parsing in WebAssembly). */
-  readonly deltaBinary: BinaryCopyBuffer | undefined;
+  /** Trades and book deltas (the bulk of the rows) go in binary COPY format: the server parses no text. */
+  readonly tradeRows: BinaryCopyBuffer;
+  readonly deltaRows: BinaryCopyBuffer;
   readonly snapshotRows: CopyBuffer;
   readonly statusRows: CopyBuffer;
   /** Venues not seen before. */
@@ -112,9 +109,8 @@ const DELTA_COLS = [
   'first_seq',
   'last_seq',
   'prev_seq',
-  'sides',
-  'prices',
-  'sizes',
+  'bids',
+  'asks',
 ];
 const SNAPSHOT_COLS = [
   'seq',
@@ -244,8 +240,17 @@ export class SqlStore implements Store {
   private readonly knownPartitions = new Set<string>();
   private readonly knownVenues = new Set<string>();
   private invalid = 0;
-  /** The batch being written: if it fails, the writer hands it back and it keeps its `seq` block. */
-  private pending: { readonly head: Item; readonly first: number; readonly n: number } | undefined;
+  /** Batches being written, by first item: one that fails is handed back by the writer and keeps its `seq` block. */
+  private readonly pending = new Map<Item, { readonly head: Item; readonly first: number; readonly n: number }>();
+  /**
+   * The latest batch's write while it runs (rejects when it fails): the next batch's candle rollups wait for
+   * it, so rollups are applied in ingest order (ties in time keep the first trade as open).
+   */
+  private writing: Promise<void> | undefined;
+  /** The last venue and partition creation (never rejects): the next one waits for it. */
+  private preparing: Promise<void> = Promise.resolve();
+  /** The last `seq` reservation (never rejects): the next one waits for it. */
+  private reserving: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
 
   constructor(engine: SqlEngine, migration: MigrationReport, options: SqlStoreOptions = {}) {
@@ -258,7 +263,12 @@ export class SqlStore implements Store {
       partitioning: ts ? 'hypertable' : 'declarative',
       candles: ts ? 'continuous-aggregate' : 'writer-rollup',
     });
-    this.writer = new BatchWriter<Item>((b) => this.write(b), options.writer);
+    // On a server the next batch is encoded and sent while the previous one commits (its candle rollups
+    // still wait for it); PGlite runs in this thread, so there is nothing to overlap.
+    this.writer = new BatchWriter<Item>((b) => this.write(b), {
+      pipeline: engine.parallelism > 1 ? 2 : 1,
+      ...options.writer,
+    });
     this.snapshotter = new Snapshotter(options.snapshots);
     this.retention = options.retention ?? {};
   }
@@ -293,24 +303,64 @@ export class SqlStore implements Store {
    * each part records `(first seq, part)` in `store_batches` in its own transaction. A batch that failed is
    * handed back first by the writer: it keeps its `seq` block, and the parts already recorded are skipped,
    * so a part that committed although its acknowledgement was lost (the server died in between) is not
-   * written twice.
+   * written twice. With the writer pipelining, this is called for the next batch while the previous one
+   * is still being written: `seq` blocks are still reserved in hand-over order, and the candle upsert
+   * waits for the previous batch (and fails if it failed).
    */
-  private async write(batch: readonly Item[]): Promise<void> {
+  private write(batch: readonly Item[]): Promise<void> {
+    // The batch before this one, if it is still being written (the writer pipelines on a server engine).
+    const before = this.writing ?? Promise.resolve();
+    const done = this.writeAfter(batch, before);
+    const tracked = done.then(
+      () => {},
+      (e: unknown) => {
+        throw qobError('QOB_ERR_IO', 'an earlier batch failed: this one is retried after it', {}, e);
+      },
+    );
+    tracked.catch(() => {});
+    this.writing = tracked;
+    const settle = () => {
+      if (this.writing === tracked) this.writing = undefined;
+    };
+    tracked.then(settle, settle);
+    return done;
+  }
+
+  private async writeAfter(batch: readonly Item[], before: Promise<void>): Promise<void> {
+    // Batches handed back after a failure (several when the writer pipelines) keep their `seq` blocks.
+    const retries: [readonly Item[], { readonly head: Item; readonly first: number; readonly n: number }][] = [];
     let rest = batch;
-    const p = this.pending;
-    this.pending = undefined;
-    if (p !== undefined && batch[0] === p.head && batch.length >= p.n) {
-      const retry = batch.length === p.n ? batch : batch.slice(0, p.n);
-      this.pending = p;
-      await this.writeRange(retry, p.first, true);
-      this.pending = undefined;
-      rest = batch.length === p.n ? [] : batch.slice(p.n);
+    for (let p = this.pending.get(rest[0] as Item); p !== undefined && rest.length >= p.n; ) {
+      retries.push([rest.length === p.n ? rest : rest.slice(0, p.n), p]);
+      rest = rest.length === p.n ? [] : rest.slice(p.n);
+      p = rest.length === 0 ? undefined : this.pending.get(rest[0] as Item);
     }
-    if (rest.length === 0) return;
-    const first = await this.reserveSeq(rest.length);
-    this.pending = { head: rest[0] as Item, first, n: rest.length };
-    await this.writeRange(rest, first, false);
-    this.pending = undefined;
+    // Blocks are reserved in the order the writer hands batches over (chained before any await), so `seq`
+    // follows ingest order.
+    let reserved: Promise<number> | undefined;
+    if (rest.length > 0) {
+      const n = rest.length;
+      reserved = this.reserving.then(() => this.reserveSeq(n));
+      this.reserving = reserved.then(
+        () => {},
+        () => {},
+      );
+    }
+    try {
+      for (const [range, p] of retries) {
+        await this.writeRange(range, p.first, true, before);
+        this.pending.delete(p.head);
+      }
+    } catch (e) {
+      reserved?.catch(() => {});
+      throw e;
+    }
+    if (reserved === undefined) return;
+    const first = await reserved;
+    const head = rest[0] as Item;
+    this.pending.set(head, { head, first, n: rest.length });
+    await this.writeRange(rest, first, false, before);
+    this.pending.delete(head);
   }
 
   /** Reserves `n` consecutive `seq` values (one statement; the lock keeps concurrent stores' blocks apart). */
@@ -328,7 +378,12 @@ export class SqlStore implements Store {
    * are encoded one after the other and each is sent as soon as it is encoded, so the server parses part k
    * while part k + 1 is encoded; the last part also upserts the whole batch's candle rollups.
    */
-  private async writeRange(batch: readonly Item[], first: number, retry: boolean): Promise<void> {
+  private async writeRange(
+    batch: readonly Item[],
+    first: number,
+    retry: boolean,
+    before: Promise<void>,
+  ): Promise<void> {
     const n = batch.length;
     const ways = n >= MIN_PART_ROWS * 2 ? Math.min(this.engine.parallelism, Math.floor(n / MIN_PART_ROWS)) : 1;
     const per = Math.ceil(n / ways);
@@ -346,17 +401,26 @@ export class SqlStore implements Store {
         throw e;
       }
       const last = k === ways - 1;
+      if (last && trades.length > 0) {
+        try {
+          await before;
+        } catch (e) {
+          await Promise.allSettled(running);
+          throw e;
+        }
+      }
       const sent = this.engine.transaction(async (tx) => {
         if (retry) {
           const done = await tx.query('select 1 from store_batches where first_seq = $1 and part = $2', [first, k]);
           if (done.length > 0) return;
         }
-        await tx.copyIn('trades', TRADE_COLS, enc.tradeRows.bytes());
-        const bin = enc.deltaBinary;
-        if (bin === undefined) await tx.copyIn('book_deltas', DELTA_COLS, enc.deltaRows.bytes());
-        else if (!bin.empty) {
-          bin.trailer();
-          await tx.copyIn('book_deltas', DELTA_COLS, bin.bytes(), 'binary');
+        for (const [table, cols, rows] of [
+          ['trades', TRADE_COLS, enc.tradeRows],
+          ['book_deltas', DELTA_COLS, enc.deltaRows],
+        ] as const) {
+          if (rows.empty) continue;
+          rows.trailer();
+          await tx.copyIn(table, cols, rows.bytes(), 'binary');
         }
         await tx.copyIn('book_snapshots', SNAPSHOT_COLS, enc.snapshotRows.bytes());
         await tx.copyIn('venue_status', STATUS_COLS, enc.statusRows.bytes());
@@ -371,31 +435,38 @@ export class SqlStore implements Store {
     for (const r of settled) if (r.status === 'rejected') throw r.reason;
   }
 
-  /** Creates the venues and daily partitions a part needs (autocommit, before its rows are sent). */
-  private async prepare(enc: EncodedPart): Promise<void> {
-    if (enc.venues.size > 0) {
-      await this.engine.query('insert into venues (id) select unnest($1::text[]) on conflict do nothing', [
-        [...enc.venues],
-      ]);
-      for (const v of enc.venues) this.knownVenues.add(v);
-    }
-    for (const [t, d] of enc.days) {
-      const name = partitionName(t, d);
-      await this.engine.exec(
-        `create table if not exists ${name} partition of ${t} for values from ('${iso(d)}') to ('${iso(d + DAY_MS)}')`,
-      );
-      this.knownPartitions.add(name);
-    }
+  /**
+   * Creates the venues and daily partitions a part needs (autocommit, before its rows are sent). One at a
+   * time: pipelined batches could otherwise race to create the same partition.
+   */
+  private prepare(enc: EncodedPart): Promise<void> {
+    if (enc.venues.size === 0 && enc.days.length === 0) return Promise.resolve();
+    const done = this.preparing.then(async () => {
+      if (enc.venues.size > 0) {
+        await this.engine.query('insert into venues (id) select unnest($1::text[]) on conflict do nothing', [
+          [...enc.venues],
+        ]);
+        for (const v of enc.venues) this.knownVenues.add(v);
+      }
+      for (const [t, d] of enc.days) {
+        const name = partitionName(t, d);
+        if (this.knownPartitions.has(name)) continue;
+        await this.engine.exec(
+          `create table if not exists ${name} partition of ${t} for values from ('${iso(d)}') to ('${iso(d + DAY_MS)}')`,
+        );
+        this.knownPartitions.add(name);
+      }
+    });
+    this.preparing = done.catch(() => {});
+    return done;
   }
 
   /** COPY rows of items [from, to); trades for the writer rollups are added to `trades`. */
   private encode(batch: readonly Item[], from: number, to: number, first: number, trades: TradeEvent[]): EncodedPart {
     const size = Math.max(1 << 12, (to - from) * 256);
-    const binary = this.engine.binaryCopy === true;
     const out: EncodedPart & { trades: TradeEvent[] } = {
-      tradeRows: new CopyBuffer(size >> 2),
-      deltaRows: new CopyBuffer(binary ? 16 : size),
-      deltaBinary: binary ? new BinaryCopyBuffer(size) : undefined,
+      tradeRows: new BinaryCopyBuffer(size >> 2),
+      deltaRows: new BinaryCopyBuffer(size),
       snapshotRows: new CopyBuffer(),
       statusRows: new CopyBuffer(),
       venues: new Set(),
@@ -421,7 +492,8 @@ export class SqlStore implements Store {
       seen.add(name);
       out.days.push([t, d]);
     };
-    out.deltaBinary?.header();
+    out.deltaRows.header();
+    out.tradeRows.header();
     let lastVenue = '';
     for (let i = from; i < to; i++) {
       const item = batch[i] as Item;
@@ -435,41 +507,26 @@ export class SqlStore implements Store {
         case 'trade': {
           const tsMs = item.tsEventMs ?? item.tsRecvMs;
           if (declarative) needPartition('trades', tsMs);
-          const b = out.tradeRows;
-          b.number(seq);
-          b.tab();
-          b.isoMs(tsMs);
-          b.tab();
-          b.number(tsMs);
-          b.tab();
-          b.text(item.venue);
-          b.tab();
-          b.text(item.symbol);
-          b.tab();
-          b.numberOrNull(item.tsEventMs);
-          b.tab();
-          b.number(item.tsRecvMs);
-          b.tab();
-          b.number(item.recvSeq);
-          b.tab();
-          b.ascii(item.price);
-          b.tab();
-          b.ascii(item.size);
-          b.tab();
-          b.ascii(item.aggressor);
-          b.tab();
-          b.text(item.tradeId);
-          b.newline();
           if (rollup) out.trades.push(item);
+          const b = out.tradeRows;
+          b.row(TRADE_COLS.length);
+          b.int8(seq);
+          b.timestampMs(tsMs);
+          b.float8(tsMs);
+          b.text(item.venue);
+          b.text(item.symbol);
+          b.float8OrNull(item.tsEventMs);
+          b.float8(item.tsRecvMs);
+          b.int8(item.recvSeq);
+          b.numeric(item.price);
+          b.numeric(item.size);
+          b.text(item.aggressor);
+          b.textOrNull(item.tradeId);
           break;
         }
         case 'book.delta': {
           if (declarative) needPartition('book_deltas', item.tsRecvMs);
-          const b = out.deltaBinary;
-          if (b === undefined) {
-            this.encodeDeltaText(out.deltaRows, item, seq);
-            break;
-          }
+          const b = out.deltaRows;
           b.row(DELTA_COLS.length);
           b.int8(seq);
           b.timestampMs(item.tsRecvMs);
@@ -483,15 +540,21 @@ export class SqlStore implements Store {
           b.int8OrNull(item.prevSeq);
           const changes = item.changes;
           const m = changes.length;
-          let sides = '';
-          for (let j = 0; j < m; j++) sides += (changes[j] as (typeof changes)[number]).side === 'bid' ? 'b' : 'a';
-          b.text(sides);
-          const prices = b.beginTextArray(m);
-          for (let j = 0; j < m; j++) b.text((changes[j] as (typeof changes)[number]).price);
-          b.endArray(prices);
-          const sizes = b.beginTextArray(m);
-          for (let j = 0; j < m; j++) b.text((changes[j] as (typeof changes)[number]).size);
-          b.endArray(sizes);
+          for (let side = 0; side < 2; side++) {
+            const want = side === 0 ? 'bid' : 'ask';
+            const at = b.beginText();
+            let any = false;
+            for (let j = 0; j < m; j++) {
+              const c = changes[j] as (typeof changes)[number];
+              if (c.side !== want) continue;
+              if (any) b.byte(44);
+              any = true;
+              b.ascii(c.price);
+              b.byte(58);
+              b.ascii(c.size);
+            }
+            b.endText(at);
+          }
           break;
         }
         case 'book.snapshot':
@@ -549,48 +612,6 @@ export class SqlStore implements Store {
       }
     }
     return out;
-  }
-
-  /** One book delta row in COPY text format. */
-  private encodeDeltaText(b: CopyBuffer, item: BookDeltaEvent, seq: number): void {
-    b.number(seq);
-    b.tab();
-    b.isoMs(item.tsRecvMs);
-    b.tab();
-    b.text(item.venue);
-    b.tab();
-    b.text(item.symbol);
-    b.tab();
-    b.numberOrNull(item.tsEventMs);
-    b.tab();
-    b.number(item.tsRecvMs);
-    b.tab();
-    b.number(item.recvSeq);
-    b.tab();
-    b.numberOrNull(item.firstSeq);
-    b.tab();
-    b.numberOrNull(item.lastSeq);
-    b.tab();
-    b.numberOrNull(item.prevSeq);
-    b.tab();
-    const changes = item.changes;
-    const m = changes.length;
-    for (let j = 0; j < m; j++) b.byte((changes[j] as (typeof changes)[number]).side === 'bid' ? 98 : 97);
-    b.tab();
-    b.byte(123);
-    for (let j = 0; j < m; j++) {
-      if (j > 0) b.byte(44);
-      b.ascii((changes[j] as (typeof changes)[number]).price);
-    }
-    b.byte(125);
-    b.tab();
-    b.byte(123);
-    for (let j = 0; j < m; j++) {
-      if (j > 0) b.byte(44);
-      b.ascii((changes[j] as (typeof changes)[number]).size);
-    }
-    b.byte(125);
-    b.newline();
   }
 
   async upsertInstruments(instruments: readonly Instrument[]): Promise<void> {
@@ -766,20 +787,14 @@ export class SqlStore implements Store {
     const snapMs = num(s.ts_recv_ms);
     // Deltas are applied in ingest order (`seq`); receive times may step back a little between sources.
     const deltas = await this.engine.query(
-      `select sides, prices::text[] as prices, sizes::text[] as sizes from book_deltas
+      `select bids, asks from book_deltas
        where venue = $1 and symbol = $2 and seq > $3 and ts >= $4 and ts <= $5 and ts_recv_ms <= $6
        order by seq`,
       [venue, symbol, num(s.seq), iso(snapMs - 60_000), iso(at), at],
     );
     for (const d of deltas) {
-      const sides = text(d.sides);
-      const prices = d.prices as string[];
-      const sizes = d.sizes as string[];
-      const bids: [string, string][] = [];
-      const asks: [string, string][] = [];
-      for (let i = 0; i < sides.length; i++) {
-        (sides[i] === 'b' ? bids : asks).push([prices[i] as string, sizes[i] as string]);
-      }
+      const bids = levelPairs(d.bids === null ? '' : text(d.bids));
+      const asks = levelPairs(d.asks === null ? '' : text(d.asks));
       book.applyDelta(bids, asks);
     }
     const side = (n: 'bid' | 'ask'): Level[] =>
@@ -999,10 +1014,35 @@ function levelsArrays(levels: readonly Level[]): string {
   return `${numericArray(p)}\t${numericArray(s)}`;
 }
 
+/** A delta side as stored (`price:size` pairs joined by `,`; '' for none), back to `[price, size]` pairs. */
+function levelPairs(side: string): [string, string][] {
+  const out: [string, string][] = [];
+  if (side === '') return out;
+  let start = 0;
+  for (;;) {
+    const colon = side.indexOf(':', start);
+    const comma = side.indexOf(',', colon);
+    const end = comma < 0 ? side.length : comma;
+    if (colon < 0 || colon >= end) {
+      throw qobError('QOB_ERR_INTERNAL', 'a stored book delta side is malformed', { side: side.slice(0, 200) });
+    }
+    out.push([side.slice(start, colon), side.slice(colon + 1, end)]);
+    if (comma < 0) return out;
+    start = comma + 1;
+  }
+}
+
 function zip(prices: unknown, sizes: unknown): [string, string][] {
   const p = prices as string[];
   const s = sizes as string[];
   return p.map((x, i) => [x, s[i] as string]);
+}
+
+/** A canonical decimal (`-?digits(.digits)?`, as the domain types hold prices and sizes) as a Decimal. */
+function canonical(text: string): Decimal {
+  const dot = text.indexOf('.');
+  if (dot < 0) return Decimal.of(BigInt(text), 0);
+  return Decimal.of(BigInt(text.slice(0, dot) + text.slice(dot + 1)), text.length - dot - 1);
 }
 
 type Part = CandlePart & { venue: string; symbol: string; bucket: number };
@@ -1030,12 +1070,18 @@ function mergePart(c: Part, add: CandlePart): void {
  */
 async function upsertCandles(tx: SqlSession, trades: readonly TradeEvent[]): Promise<void> {
   const seconds = new Map<string, Part>();
+  // Trades of a batch repeat a few prices: each is parsed once.
+  const prices = new Map<string, Decimal>();
   for (const t of trades) {
     const ts = t.tsEventMs ?? t.tsRecvMs;
     const bucket = Math.floor(ts / 1000) * 1000;
     const key = `${t.venue}|${t.symbol}|${bucket}`;
-    const price = Decimal.parse(t.price);
-    const size = Decimal.parse(t.size);
+    let price = prices.get(t.price);
+    if (price === undefined) {
+      price = canonical(t.price);
+      prices.set(t.price, price);
+    }
+    const size = canonical(t.size);
     const one: CandlePart = {
       open: t.price,
       openTs: ts,

@@ -3,7 +3,10 @@
  * when the queue is full it refuses the item, counts it as overflow and returns false. An item is
  * acknowledged when the sink committed it; a failed batch goes back to the head of the queue and is
  * retried on the next flush, so nothing acknowledged (nor anything accepted) is dropped by the writer.
- * Flushes start when `batchSize` items wait or every `flushIntervalMs` on the injected clock.
+ * Flushes start when `batchSize` items wait or every `flushIntervalMs` on the injected clock. With
+ * `pipeline` > 1 the next batches are handed to the sink before the earlier ones are committed (the sink
+ * keeps their order where it matters); each batch is acknowledged when its own call resolves, and the
+ * batches that failed go back to the head of the queue in their order.
  */
 import { qobError } from '../core/errors.ts';
 
@@ -27,6 +30,8 @@ export interface BatchWriterOptions {
   readonly batchSize?: number;
   /** Flush whatever waits this often (default 250 ms); 0 disables the timer. */
   readonly flushIntervalMs?: number;
+  /** Sink calls in flight at once (default 1: the next batch starts when the previous one resolved). */
+  readonly pipeline?: number;
   readonly clock?: StoreClock;
   /** Told about every failed sink call (the batch stays queued). */
   readonly onError?: (error: unknown) => void;
@@ -53,6 +58,7 @@ export class BatchWriter<T> {
   private readonly maxQueued: number;
   private readonly batchSize: number;
   private readonly intervalMs: number;
+  private readonly pipeline: number;
   private readonly clock: StoreClock;
   private readonly onError: ((e: unknown) => void) | undefined;
   private queue: T[] = [];
@@ -72,6 +78,7 @@ export class BatchWriter<T> {
     this.maxQueued = positiveInt(options.maxQueued ?? 100_000, 'maxQueued');
     this.batchSize = positiveInt(options.batchSize ?? 5_000, 'batchSize');
     this.intervalMs = options.flushIntervalMs ?? 250;
+    this.pipeline = positiveInt(options.pipeline ?? 1, 'pipeline');
     this.clock = options.clock ?? systemStoreClock;
     this.onError = options.onError;
     this.arm();
@@ -146,22 +153,38 @@ export class BatchWriter<T> {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.length <= this.batchSize ? this.queue : this.queue.slice(0, this.batchSize);
-      this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
-      this.inFlight = batch.length;
+    const running: { readonly batch: T[]; readonly done: Promise<void> }[] = [];
+    const failed: T[][] = [];
+    let failure: unknown;
+    let hasFailed = false;
+    while (running.length > 0 || (!hasFailed && this.queue.length > 0)) {
+      while (!hasFailed && this.queue.length > 0 && running.length < this.pipeline) {
+        const batch = this.queue.length <= this.batchSize ? this.queue : this.queue.slice(0, this.batchSize);
+        this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
+        this.inFlight += batch.length;
+        const done = this.sink(batch);
+        // Awaited below, in order; until then a rejection must not count as unhandled.
+        done.catch(() => {});
+        running.push({ batch, done });
+      }
+      const head = running.shift() as (typeof running)[number];
       try {
-        await this.sink(batch);
-        this.acked += batch.length;
+        await head.done;
+        this.acked += head.batch.length;
         this.flushes++;
       } catch (e) {
-        this.queue = batch.concat(this.queue);
+        failed.push(head.batch);
+        if (!hasFailed) failure = e;
+        hasFailed = true;
         this.flushErrors++;
         this.lastError = e instanceof Error ? e.message : String(e);
-        throw e;
       } finally {
-        this.inFlight = 0;
+        this.inFlight -= head.batch.length;
       }
+    }
+    if (hasFailed) {
+      this.queue = failed.flat().concat(this.queue);
+      throw failure;
     }
   }
 }

@@ -168,7 +168,7 @@ describe('the distributed path (ingestion -> Kafka -> 2 orderbooks -> Redis -> g
           'select venue, symbol, recv_seq::text as r, ts_recv_ms, price::text as p, size::text as s, aggressor, trade_id from trades order by recv_seq',
         ),
         deltas: await s.sqlEngine.query(
-          'select venue, symbol, recv_seq::text as r, prev_seq::text as pv, last_seq::text as l, sides, prices::text as p, sizes::text as s from book_deltas order by recv_seq',
+          'select venue, symbol, recv_seq::text as r, prev_seq::text as pv, last_seq::text as l, bids, asks from book_deltas order by recv_seq',
         ),
         snapshots: await s.sqlEngine.query(
           'select venue, symbol, recv_seq::text as r, venue_seq::text as v, source, bid_prices::text as bp, bid_sizes::text as bs, ask_prices::text as ap, ask_sizes::text as az from book_snapshots order by recv_seq',

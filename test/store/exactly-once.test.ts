@@ -54,3 +54,53 @@ test('a batch that committed but was reported failed is not stored twice when th
     await store.close();
   }
 });
+
+test('with batches pipelined, a failed batch, the batch behind it and a lost acknowledgement are retried in order: each trade stored once, with seq in ingest order and candles applied in ingest order', async () => {
+  const inner = await openPgliteEngine(undefined);
+  const report = await migrate(inner, 'plain');
+  let transactions = 0;
+  // parallelism 2 makes the store pipeline its batches (as on a server); PGlite runs them one at a time.
+  const engine: SqlEngine = {
+    ...inner,
+    parallelism: 2,
+    async transaction(fn) {
+      const n = ++transactions;
+      if (n === 1) throw new Error('connection refused');
+      const out = await inner.transaction(fn);
+      if (n === 4) throw new Error('connection lost after COMMIT');
+      return out;
+    },
+  };
+  const store = new SqlStore(engine, report, { writer: { flushIntervalMs: 0, batchSize: 100 } });
+  try {
+    const t0 = 1_700_000_000_000;
+    // Every trade in the same millisecond: the candle's open is the first applied, its close the last.
+    for (let i = 0; i < 450; i++) {
+      store.append(
+        trade({
+          venue: 'binance',
+          symbol: 'BTC-USDT',
+          tsRecvMs: t0,
+          recvSeq: i,
+          price: String(100 + i),
+          size: '1',
+          aggressor: 'buy',
+          tradeId: i,
+        }),
+      );
+    }
+    await store.flush().catch(() => {});
+    await store.flush();
+    assert.equal((await store.health()).acked, 450);
+    const rows = await inner.query('select recv_seq::int as r from trades order by seq');
+    assert.deepEqual(
+      rows.map((r) => r.r),
+      Array.from({ length: 450 }, (_, i) => i),
+      'seq follows ingest order, each trade once',
+    );
+    const candles = await inner.query('select open::text, close::text, trade_count::int as n from candles_1s');
+    assert.deepEqual(candles, [{ open: '100', close: '549', n: 450 }]);
+  } finally {
+    await store.close();
+  }
+});

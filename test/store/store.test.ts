@@ -88,7 +88,7 @@ for (const engine of engines) {
       assert.equal(store.capabilities.partitioning, store.capabilities.timescale ? 'hypertable' : 'declarative');
       const h = await store.health();
       assert.equal(h.ok, true);
-      assert.equal(h.schemaVersion, 3);
+      assert.equal(h.schemaVersion, 4);
     });
 
     test('trades come back exactly as appended, in time order, page by page through the cursor', async () => {

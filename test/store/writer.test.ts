@@ -101,4 +101,54 @@ describe('BatchWriter', () => {
     assert.deepEqual(written, [1, 2, 3]);
     await w.close();
   });
+
+  test('with pipeline 2 the next batch is handed over before the first commits; failed batches go back in order and the rest are acknowledged', async () => {
+    const calls: { batch: number[]; gate: ReturnType<typeof deferred> }[] = [];
+    const failed = deferred();
+    const w = new BatchWriter<number>(
+      (b) => {
+        const gate = deferred();
+        calls.push({ batch: [...b], gate });
+        return gate.promise;
+      },
+      { batchSize: 2, flushIntervalMs: 0, pipeline: 2, onError: () => failed.resolve() },
+    );
+    // Reaching batchSize starts the flush.
+    for (let i = 1; i <= 7; i++) w.append(i);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(
+      calls.map((c) => c.batch),
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      'two batches in flight, no more',
+    );
+    assert.equal(w.stats().inFlight, 4);
+    calls[1]?.gate.resolve();
+    calls[0]?.gate.reject(new Error('engine down'));
+    await failed.promise;
+    // [3, 4] committed; [1, 2] is handed back ahead of what was never sent.
+    assert.equal(w.stats().acked, 2);
+    assert.equal(w.stats().queued, 5);
+    assert.equal(w.stats().inFlight, 0);
+    assert.equal(calls.length, 2, 'nothing more is sent after a failure until the next flush');
+    const g = w.flush();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(
+      calls.slice(2).map((c) => c.batch),
+      [
+        [1, 2],
+        [5, 6],
+      ],
+    );
+    calls[2]?.gate.resolve();
+    calls[3]?.gate.resolve();
+    while (calls.length < 5) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(calls[4]?.batch, [7]);
+    calls[4]?.gate.resolve();
+    await g;
+    assert.equal(w.stats().acked, 7);
+    await w.close();
+  });
 });
