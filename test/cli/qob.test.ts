@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { Decimal } from '../../src/core/fixed.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const bin = join(repoRoot, 'bin/qob.mjs');
@@ -28,7 +28,7 @@ function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
 
 /** An empty working directory, so no qob.config.json is read. */
 function emptyDir(): string {
-  return mkdtempSync(join(tmpdir(), 'qob-cli-'));
+  return tempDir('qob-cli-');
 }
 
 function qob(args: string[], options: { node?: string; env?: Record<string, string>; cwd?: string } = {}) {

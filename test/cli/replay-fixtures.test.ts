@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
+import { tempDir } from '../support/temp-dir.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const bin = join(repoRoot, 'bin/qob.mjs');
@@ -95,7 +95,7 @@ function cleanEnv(): Record<string, string> {
   return env;
 }
 
-const workDir = mkdtempSync(join(tmpdir(), 'qob-replay-fixtures-'));
+const workDir = tempDir('qob-replay-fixtures-');
 
 /** Runs `qob ARGS` in a child process (in an empty directory, so no qob.config.json is read). */
 function qob(args: readonly string[]): Promise<Run> {

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { CONFIG_SCHEMA, DEFAULTS, isSecretKey, loadConfig, redactedConfig } from '../../src/config/index.ts';
 import type { Schema } from '../../src/config/schema.ts';
 import { isQobError, type QobError } from '../../src/core/errors.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 /** A fresh empty directory, so that no qob.config.json is picked up. */
 function dir(): string {
-  return mkdtempSync(join(tmpdir(), 'qob-config-'));
+  return tempDir('qob-config-');
 }
 
 function configFile(content: unknown): { cwd: string; file: string } {

@@ -1,7 +1,3 @@
-/** A platform running the simulated venue offline, and the gateway over it, for the gateway tests. */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/config.ts';
 import { buildGateway } from '../../src/gateway/index.ts';
@@ -14,6 +10,7 @@ import {
   type PlatformMarketData,
   type SimVenue,
 } from '../../src/platform.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 export const manualClock = (startMs = 1_700_000_000_000): Clock & { advance(ms: number): void } => {
   let now = startMs;
@@ -39,7 +36,7 @@ export interface SimGateway {
 }
 
 export async function simGateway(steps = 40): Promise<SimGateway> {
-  const config = loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'qob-gw-')), env: {}, flags: {} });
+  const config = loadConfig({ cwd: tempDir('qob-gw-'), env: {}, flags: {} });
   const clock = manualClock();
   const platform = buildPlatform(config, { logger: silentLogger(), clock, random: { next: () => 0.5 } });
   const sim = platform.createSimVenue({ seed: 3, stepMs: 50 });

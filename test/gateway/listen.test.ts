@@ -4,18 +4,16 @@
  * published, then ready while the sim books are in sync.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/config.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { buildPlatform } from '../../src/platform.ts';
+import { tempDir } from '../support/temp-dir.ts';
 import { manualClock } from './helpers.ts';
 
 describe('the API on a real socket', () => {
   it('serves books over HTTP and /readyz flips to ready once the platform reports', async () => {
-    const config = loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'qob-gw-')), env: {}, flags: {} });
+    const config = loadConfig({ cwd: tempDir('qob-gw-'), env: {}, flags: {} });
     const clock = manualClock();
     const platform = buildPlatform(config, { logger: silentLogger(), clock, random: { next: () => 0.5 } });
     const sim = platform.createSimVenue({ seed: 5, stepMs: 50 });
@@ -52,7 +50,7 @@ describe('the API on a real socket', () => {
   });
 
   it('a port in use is a typed error naming the address', async () => {
-    const config = loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'qob-gw-')), env: {}, flags: {} });
+    const config = loadConfig({ cwd: tempDir('qob-gw-'), env: {}, flags: {} });
     const platform = buildPlatform(config, { logger: silentLogger(), clock: manualClock() });
     const sim = platform.createSimVenue();
     const first = await platform.startApi({ sim, port: 0 });

@@ -4,10 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { tempDir } from '../support/temp-dir.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const bin = join(repoRoot, 'bin/qob.mjs');
@@ -23,7 +22,7 @@ function cleanEnv(): Record<string, string> {
 describe('qob start and the API', () => {
   it('--offline --api-port 0 serves a ready API at the URL it prints, until it stops', async () => {
     const child = spawn(node24, [bin, 'start', '--offline', '--duration', '4', '--api-port', '0'], {
-      cwd: mkdtempSync(join(tmpdir(), 'qob-gw-cli-')),
+      cwd: tempDir('qob-gw-cli-'),
       env: cleanEnv(),
     });
     let out = '';
@@ -57,7 +56,7 @@ describe('qob start and the API', () => {
 
   it('--no-api serves nothing and says nothing about an API', () => {
     const r = spawnSync(node24, [bin, 'start', '--offline', '--duration', '0.2', '--no-api'], {
-      cwd: mkdtempSync(join(tmpdir(), 'qob-gw-cli-')),
+      cwd: tempDir('qob-gw-cli-'),
       env: cleanEnv(),
       encoding: 'utf8',
       timeout: 60_000,
@@ -68,7 +67,7 @@ describe('qob start and the API', () => {
 
   it('--api-port must be a port', () => {
     const r = spawnSync(node24, [bin, 'start', '--offline', '--duration', '0.2', '--api-port', '70000'], {
-      cwd: mkdtempSync(join(tmpdir(), 'qob-gw-cli-')),
+      cwd: tempDir('qob-gw-cli-'),
       env: cleanEnv(),
       encoding: 'utf8',
       timeout: 60_000,

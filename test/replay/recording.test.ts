@@ -1,7 +1,6 @@
 /** Our recording format (src/replay/recording.ts, docs/RECORDING.md): writer, rotation, torn files, bounded queue. */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isQobError } from '../../src/core/errors.ts';
@@ -15,11 +14,12 @@ import {
   readRecordingHeader,
   recordSource,
 } from '../../src/replay/recording.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const T0 = Date.UTC(2024, 0, 2, 23, 59, 30);
 
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'qob-recording-'));
+  return tempDir('qob-recording-');
 }
 
 /** `n` records of `venue`, one every `stepMs`, with every record type and optional field. */

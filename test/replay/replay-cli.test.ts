@@ -1,13 +1,13 @@
 /** `qob replay` on our recordings and `qob record`, run as users run them (a Node 24 child process). */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { readCapture } from '../../src/replay/capture.ts';
 import { Recorder } from '../../src/replay/recording.ts';
 import { VENUES } from '../../src/venues/index.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const bin = join(repoRoot, 'bin/qob.mjs');
@@ -15,7 +15,7 @@ const node24 = join(repoRoot, 'node_modules/.bin/node');
 const KRAKEN = resolve(repoRoot, '../shared/fixtures/kraken/cryptofeed_KRAKEN.books.jsonl');
 
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'qob-replay-cli-'));
+  return tempDir('qob-replay-cli-');
 }
 
 function qob(args: string[]) {

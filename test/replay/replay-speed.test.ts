@@ -3,8 +3,7 @@
  * real capture rebuilds the capture's books, and the speed changes waits, never output.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { isQobError } from '../../src/core/errors.ts';
@@ -14,6 +13,7 @@ import { Pacer, type ReplayClock, type ReplaySpeed } from '../../src/replay/paci
 import { Recorder } from '../../src/replay/recording.ts';
 import { replayRecording, runReplay } from '../../src/replay/replay.ts';
 import { venueByCaptureName } from '../../src/venues/index.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const fixtures = resolve(repoRoot, '../shared/fixtures');
@@ -35,7 +35,7 @@ function fakeClock(): ReplayClock & { waits: number[] } {
 }
 
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'qob-replay-speed-'));
+  return tempDir('qob-replay-speed-');
 }
 
 /** Writes a cryptofeed capture into our format (what `qob record` would have written live). */
