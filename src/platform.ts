@@ -10,7 +10,15 @@
  */
 import type { QobConfig, VenueConfig } from './config/types.ts';
 import { qobError } from './core/errors.ts';
-import { bookDelta, bookSnapshot, type MarketEvent, type TradeEvent, trade } from './domain/index.ts';
+import {
+  bookDelta,
+  bookSnapshot,
+  type MarketEvent,
+  type StatusEvent,
+  status as statusEvent,
+  type TradeEvent,
+  trade,
+} from './domain/index.ts';
 import { buildGateway, listenGateway, type RunningGateway } from './gateway/index.ts';
 import {
   type BookRef,
@@ -23,9 +31,16 @@ import {
 } from './gateway/source.ts';
 import { onSimTrades } from './gateway/ws/sim-trades.ts';
 import type { TradeBatch } from './gateway/ws/tape.ts';
+import { BookEventTap, guessSymbol } from './ingest/book-events.ts';
 import type { Clock, Random } from './ingest/clock.ts';
 import type { SocketFactory } from './ingest/connection.ts';
-import { type ConnectorStatus, createConnector, type VenueConnector } from './ingest/connector.ts';
+import {
+  type ConnectionTuning,
+  type ConnectorStatus,
+  createConnector,
+  type RecoveryOptions,
+  type VenueConnector,
+} from './ingest/connector.ts';
 import type { FetchLike } from './ingest/rest.ts';
 import type { Logger } from './observability/logger.ts';
 import { createLogger, moduleLogger } from './observability/logger.ts';
@@ -33,7 +48,7 @@ import { createMetrics, type PlatformMetrics } from './observability/metrics.ts'
 import { type SimConnection, SimExchange } from './sim/exchange.ts';
 import { openStore as openSqlStore, type RetentionPolicy, type SqlStore } from './store/index.ts';
 import type { VenueEndpoints } from './venues/connector-spec.ts';
-import type { FeedHandlerFactory, TrackedBook, VenueFeedHandler } from './venues/feed-handler.ts';
+import type { FeedHandlerFactory, FeedHandlerOptions, TrackedBook, VenueFeedHandler } from './venues/feed-handler.ts';
 import { feedRegistration, VENUES, type VenueRegistration } from './venues/index.ts';
 import { createSimFeedHandler, type SimFeedHandler } from './venues/sim/index.ts';
 import { parseFrame } from './venues/sim/wire.ts';
@@ -266,10 +281,30 @@ function seconds(ms: number): string {
   return s < 10 ? `${Math.max(0, Math.ceil(s * 10) / 10)}` : `${Math.ceil(s)}`;
 }
 
+/** A live venue's book event: a snapshot, a delta, or a book's status change. */
+export type LiveBookEvent = Exclude<MarketEvent, TradeEvent>;
+
+/** One handler of a live venue behind its `BookEventTap`, and whether its events go out. */
+interface TapState {
+  readonly tap: BookEventTap;
+  /** Set while the tap looks at its books without input (`LiveVenue.rescan`). */
+  readonly gate: { quiet: boolean };
+  /**
+   * `new`: not seen serving yet; `serving`: its events go out; `taking-over`: a replacement that now serves,
+   * its fresh snapshots not sent yet (only statuses go out); `retired`: no longer served.
+   */
+  mode: 'new' | 'serving' | 'taking-over' | 'retired';
+  /** It emitted events while not serving (a rotation's replacement syncing on its own socket). */
+  withheld: boolean;
+  /** Books whose status went out while taking over. */
+  readonly statusSent: Set<string>;
+}
+
 /**
  * One real venue run by `qob start`: its live connector (when the venue has a connector spec and a symbol
  * mapping) and everything its status line needs. Statuses are bookkeeping only: the connector recovers on
- * its own.
+ * its own. Each handler the connector makes sits behind a `BookEventTap` (src/ingest/book-events.ts), so
+ * the served books also come out as normalized events (`onBookEvent`), as the ingestion service's do.
  */
 export class LiveVenue {
   readonly venue: string;
@@ -284,6 +319,16 @@ export class LiveVenue {
   private readonly lastRate = new Map<string, number>();
   private readonly metricUpdates = new Map<string, number>();
   private readonly tradeListeners = new Set<(trade: TradeEvent) => void>();
+  private readonly bookListeners = new Set<(event: LiveBookEvent) => void>();
+  /** The tap of every handler the connector made (held weakly: the connector owns its handlers). */
+  private readonly taps = new Set<WeakRef<TapState>>();
+  /** One sequence for the venue's book events, over every handler the connector makes. */
+  private readonly sequence: { next: number };
+  /** Venue symbol (upper case) -> the planned normalized symbol. */
+  private readonly normalized = new Map<string, string>();
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private refreshQueued = false;
   private tradeCount = 0;
   private frames = 0;
   private lastFrames = 0;
@@ -297,6 +342,10 @@ export class LiveVenue {
     deps: LiveDeps,
   ) {
     this.venue = venue;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    // Numbered from the start time in microseconds, like the ingestion service: a restart moves on.
+    this.sequence = { next: Math.max(0, Math.round(deps.clock.nowMs() * 1000)) };
     const spec = reg?.connector;
     const toVenue = spec?.toVenueSymbol;
     this.planned = symbols.map((symbol): PlannedSymbol => {
@@ -318,7 +367,9 @@ export class LiveVenue {
       return;
     }
     const factory = reg.createFeedHandler;
-    const handlerFactory: FeedHandlerFactory = (options) => this.stamped(factory(options), deps.clock);
+    for (const p of this.planned)
+      if (p.venueSymbol !== undefined) this.normalized.set(p.venueSymbol.toUpperCase(), p.symbol);
+    const handlerFactory: FeedHandlerFactory = (options) => this.tapped(factory, options);
     this.connector = createConnector({
       spec,
       handlerFactory,
@@ -335,6 +386,8 @@ export class LiveVenue {
       onTrade: (t) => this.deliverTrade(t),
       ...(deps.createSocket === undefined ? {} : { createSocket: deps.createSocket }),
       ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+      ...(deps.tuning?.connection === undefined ? {} : { connection: deps.tuning.connection }),
+      ...(deps.tuning?.recovery === undefined ? {} : { recovery: deps.tuning.recovery }),
     });
   }
 
@@ -359,8 +412,185 @@ export class LiveVenue {
     for (const l of this.tradeListeners) l(t);
   }
 
+  /**
+   * Calls `listener` with every book event of this venue's served books: a `book.snapshot` when a book
+   * (re)gains sync (and every 500 deltas), a `book.delta` per applied update that changed levels, a
+   * `status` when it loses sync (nothing more of it until the next snapshot), each once. Returns the
+   * function that stops it.
+   */
+  onBookEvent(listener: (event: LiveBookEvent) => void): () => void {
+    this.bookListeners.add(listener);
+    return () => {
+      this.bookListeners.delete(listener);
+    };
+  }
+
+  /** Emits a fresh snapshot of every served in-sync book now (a listener that joins late starts from it). */
+  resnapshot(): void {
+    const nowMs = this.clock.nowMs();
+    const serving = this.servingBooks();
+    for (const st of this.tapStates()) {
+      if (st.mode === 'retired' || !this.serves(st, serving)) continue;
+      // A tap not looked at while nobody listened holds an old copy: the snapshot renews it.
+      st.mode = 'serving';
+      st.withheld = false;
+      st.tap.resnapshot(nowMs);
+    }
+  }
+
+  /**
+   * The connector's handler, behind a `BookEventTap` that turns its books into normalized events. Only a
+   * serving handler's events go out: a make-before-break rotation's replacement syncs on a second socket
+   * meanwhile, and its events are withheld; once it serves, its books go out as fresh snapshots.
+   */
+  private tapped(factory: FeedHandlerFactory, options: FeedHandlerOptions | undefined): VenueFeedHandler {
+    const gate = { quiet: false };
+    let st: TapState | undefined;
+    let inner: VenueFeedHandler | undefined;
+    const tap = new BookEventTap(this.venue, (o) => (inner = this.stamped(factory(o), gate)), {
+      sequence: this.sequence,
+      symbolOf: (venueSymbol) => this.bookSymbol(venueSymbol),
+      // Trades come deduplicated from the connector (`onTrade`), never from a handler.
+      trades: false,
+      ...(options === undefined ? {} : { handlerOptions: options }),
+      emit: (e) => {
+        if (st !== undefined) this.onTapEvent(st, e as LiveBookEvent);
+      },
+      onError: (err) => this.log.warn({ err }, `${this.venue}: a book event could not be built`),
+    });
+    st = { tap, gate, mode: 'new', withheld: false, statusSent: new Set() };
+    this.taps.add(new WeakRef(st));
+    const h = inner as VenueFeedHandler;
+    // Comparing every book with the tap's copy costs more than applying the frame: only while someone listens.
+    return {
+      venue: tap.venue,
+      get counters() {
+        return tap.counters;
+      },
+      onConnect: (conn, url, ts) => tap.onConnect(conn, url, ts),
+      onSend: (conn, data, ts) => tap.onSend(conn, data, ts),
+      onFrame: (conn, data, ts) => (this.bookListeners.size > 0 ? tap : h).onFrame(conn, data, ts),
+      onHttp: (url, body, ts) => (this.bookListeners.size > 0 ? tap : h).onHttp(url, body, ts),
+      books: () => tap.books(),
+    };
+  }
+
+  /** A book's normalized symbol: the planned one whose venue spelling it is. */
+  private bookSymbol(venueSymbol: string): string {
+    return this.normalized.get(venueSymbol.toUpperCase()) ?? guessSymbol(venueSymbol);
+  }
+
+  private tapStates(): TapState[] {
+    const out: TapState[] = [];
+    for (const ref of this.taps) {
+      const st = ref.deref();
+      if (st === undefined) this.taps.delete(ref);
+      else out.push(st);
+    }
+    return out;
+  }
+
+  private servingBooks(): Set<TrackedBook> {
+    return new Set(this.connector?.books() ?? []);
+  }
+
+  /** Whether the connector serves this tap's books (a handler's books all serve, or none does). */
+  private serves(st: TapState, serving = this.servingBooks()): boolean {
+    for (const b of st.tap.books()) return serving.has(b);
+    return false;
+  }
+
+  private onTapEvent(st: TapState, e: LiveBookEvent): void {
+    if (st.mode === 'new') {
+      if (!this.serves(st)) {
+        st.withheld = true;
+        return;
+      }
+      if (!st.withheld) st.mode = 'serving';
+      else {
+        // A replacement that took over: its books go out as fresh snapshots once the current frame is done.
+        st.mode = 'taking-over';
+        this.scheduleRefresh();
+      }
+    }
+    if (st.mode === 'taking-over') {
+      if (e.type !== 'status') return;
+      if (e.symbol !== null) st.statusSent.add(e.symbol);
+    } else if (st.mode === 'retired') return;
+    for (const l of this.bookListeners) l(e);
+  }
+
+  private scheduleRefresh(): void {
+    if (this.refreshQueued) return;
+    this.refreshQueued = true;
+    queueMicrotask(() => {
+      this.refreshQueued = false;
+      this.refresh();
+    });
+  }
+
+  /**
+   * Brings every tap up to date outside any frame: a serving tap looks at its books again (a disconnect
+   * invalidates them without a frame, and that status must go out now), a replacement that took over
+   * sends fresh snapshots, a handler no longer served sends nothing more.
+   */
+  private refresh(): void {
+    const nowMs = this.clock.nowMs();
+    const serving = this.servingBooks();
+    for (const st of this.tapStates()) {
+      if (st.mode === 'retired') continue;
+      if (!this.serves(st, serving)) {
+        if (st.mode !== 'new') st.mode = 'retired';
+        continue;
+      }
+      if (st.mode === 'new') st.mode = st.withheld ? 'taking-over' : 'serving';
+      if (this.bookListeners.size > 0) this.rescan(st, nowMs);
+      if (st.mode === 'taking-over') this.takeOver(st, nowMs);
+    }
+  }
+
+  /** The tap compares its books with what it last emitted, without feeding the handler anything. */
+  private rescan(st: TapState, nowMs: number): void {
+    st.gate.quiet = true;
+    try {
+      st.tap.onHttp('', '', nowMs);
+    } finally {
+      st.gate.quiet = false;
+    }
+  }
+
+  /**
+   * A rotation's replacement serves now: fresh snapshots of its in-sync books, and a status for each book
+   * it has not in sync (the replaced handler's last events must not stand for it).
+   */
+  private takeOver(st: TapState, nowMs: number): void {
+    st.mode = 'serving';
+    st.tap.resnapshot(nowMs);
+    for (const tb of st.tap.books()) {
+      if (tb.inSync) continue;
+      let symbol: string;
+      try {
+        symbol = this.bookSymbol(tb.symbol);
+      } catch {
+        continue; // the tap reported it already
+      }
+      if (st.statusSent.has(symbol)) continue;
+      const e: StatusEvent = statusEvent({
+        venue: this.venue,
+        symbol,
+        tsRecvMs: nowMs,
+        recvSeq: this.sequence.next++,
+        status: tb.status === 'failed' ? 'failed' : 'stale',
+        reason: `the venue book is not in sync after a rotation (${tb.status})`,
+      });
+      for (const l of this.bookListeners) l(e);
+    }
+    st.statusSent.clear();
+  }
+
   /** Wraps the venue's handler to note when each book last applied an update (receive time). */
-  private stamped(h: VenueFeedHandler, clock: Clock): VenueFeedHandler {
+  private stamped(h: VenueFeedHandler, gate: { readonly quiet: boolean }): VenueFeedHandler {
+    const clock = this.clock;
     const stamp = (tsMs: number): void => {
       for (const b of h.books()) {
         const k = b.symbol.toUpperCase();
@@ -382,6 +612,7 @@ export class LiveVenue {
         stamp(ts);
       },
       onHttp: (url, body, ts) => {
+        if (gate.quiet) return; // the tap's rescan: no input
         h.onHttp(url, body, ts);
         stamp(ts);
       },
@@ -390,6 +621,8 @@ export class LiveVenue {
   }
 
   private onStatus(st: ConnectorStatus): void {
+    // A book invalidated on a disconnect, a rotation's replacement taking over: the taps look again.
+    this.scheduleRefresh();
     if (st.scope === 'book') {
       if (st.symbol !== undefined) this.bookReasons.set(st.symbol.toUpperCase(), st.reason);
       return;
@@ -586,6 +819,7 @@ interface LiveDeps {
   readonly log: Logger;
   readonly createSocket?: SocketFactory;
   readonly fetch?: FetchLike;
+  readonly tuning?: PlatformDeps['connectorTuning'];
 }
 
 /** The real venues `qob start` runs, with one status call for all of them. */
@@ -765,6 +999,8 @@ export interface PlatformDeps {
   /** Transport overrides for tests. */
   readonly createSocket?: SocketFactory;
   readonly fetch?: FetchLike;
+  /** Connection and recovery tuning of every live connector (tests: short connection lifetimes). */
+  readonly connectorTuning?: { readonly connection?: ConnectionTuning; readonly recovery?: RecoveryOptions };
 }
 
 export interface Platform {
@@ -790,8 +1026,8 @@ export interface Platform {
   startApi(options?: ApiOptions): Promise<PlatformApi>;
   /**
    * Opens the store of `config.store` (undefined when its engine is `none`) and records into it what the
-   * sim venues carry and the live venues' trades, each once (venues started before and after), through the
-   * bounded writer: never waited for.
+   * sim venues carry and what the live venues' books apply (snapshots, deltas, status changes) and their
+   * trades, each once (venues started before and after), through the bounded writer: never waited for.
    * Runs retention every `store.retentionIntervalMs` (needs `deps.clock`). Opening it twice is an error.
    */
   openStore(options?: { readonly dataDir?: string }): Promise<PlatformStore | undefined>;
@@ -807,7 +1043,10 @@ export interface PlatformStore {
   readonly where: string;
   /** Events the store accepted. */
   appended(): number;
-  /** Events the store refused (its queue full, or closed): counted, never waited for. */
+  /**
+   * Events the store refused (its queue full, or closed): counted, never waited for. A live book whose
+   * event was refused has its deltas refused (and counted) too, until a fresh snapshot of it is stored.
+   */
   overflow(): number;
   /** Flushes what was accepted and releases the engine. Idempotent. */
   close(): Promise<void>;
@@ -920,6 +1159,7 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
         log: moduleLogger(logger, 'ingest'),
         ...(deps.createSocket === undefined ? {} : { createSocket: deps.createSocket }),
         ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+        ...(deps.connectorTuning === undefined ? {} : { tuning: deps.connectorTuning }),
       };
       const started: LiveVenue[] = [];
       for (const id of [...new Set(ids)]) {
@@ -1013,6 +1253,39 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
         if (store.append(e)) appended++;
         else overflow++;
       };
+      // A live book whose snapshot or delta the store refused: its deltas are refused too (they would build a
+      // wrong book) until a fresh snapshot of it is stored, asked for once the writer has drained.
+      const lost = new Map<LiveVenue, Set<string>>();
+      let asking = false;
+      const askSnapshots = (): void => {
+        if (asking || closing !== undefined) return;
+        asking = true;
+        const again = (): void => {
+          asking = false;
+          if (closing === undefined) for (const v of [...lost.keys()]) v.resnapshot();
+        };
+        store.flush().then(again, again);
+      };
+      const appendBook = (v: LiveVenue, e: LiveBookEvent): void => {
+        const books = lost.get(v);
+        const book = e.symbol ?? '';
+        if (books?.has(book) === true && e.type === 'book.delta') {
+          overflow++;
+          return;
+        }
+        if (store.append(e)) {
+          appended++;
+          if (books !== undefined && e.type === 'book.snapshot' && books.delete(book) && books.size === 0) {
+            lost.delete(v);
+          }
+          return;
+        }
+        overflow++;
+        if (e.type === 'status') return;
+        if (books === undefined) lost.set(v, new Set([book]));
+        else books.add(book);
+        askSnapshots();
+      };
       const stops: (() => void)[] = [];
       let timer: unknown;
       const clock = deps.clock;
@@ -1052,9 +1325,12 @@ export function buildPlatform(config: QobConfig, deps: PlatformDeps = {}): Platf
         stops.push(recordSimFeed(m.exchange, append, () => overflow++));
       };
       for (const m of markets) recordSim(m);
-      // Live venues' trades, each once (the connector drops repeats before they get here).
+      // Live venues' trades, each once (the connector drops repeats before they get here), and their books:
+      // a snapshot whenever a book (re)gains sync, its deltas, and its status when it loses sync.
       recordLive = (v) => {
         stops.push(v.onTrade(append));
+        stops.push(v.onBookEvent((e) => appendBook(v, e)));
+        v.resnapshot(); // a venue that ran before the store opened: its books start from a snapshot
       };
       for (const v of lives) recordLive(v);
       stored = handle;

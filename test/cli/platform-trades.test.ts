@@ -1,7 +1,7 @@
 /**
  * The platform as `qob start` builds it (`buildPlatform` -> `startLiveVenues` -> the gateway's market data
  * and the store), pointed at the local venue emulator: trades reach the gateway's trade stream and the store
- * through the connector's dedup, so a venue sending every frame twice (the emulator's `duplicate-frame`
+ * (beside the books' events, test/platform/live-books.test.ts) through the connector's dedup, so a venue sending every frame twice (the emulator's `duplicate-frame`
  * fault) still delivers each trade once. The order-by-order feeds (`book: "l3"`) run and are served as
  * L2 books like any other.
  */
@@ -84,6 +84,8 @@ describe('platform live trades: each trade once downstream, even when the venue 
       const venue = live.venues[0];
       assert.ok(venue?.connector !== undefined, venue?.unavailable);
       const stopEvents = venue.onTrade((t) => events.push(t));
+      let bookEvents = 0; // the store also gets the venue's book events
+      const stopBooks = venue.onBookEvent(() => bookEvents++);
       try {
         await inSync(emu, live);
         const truth = emu.trueL3Book(entry.id, entry.emuSymbol);
@@ -113,11 +115,12 @@ describe('platform live trades: each trade once downstream, even when the venue 
         assert.equal(new Set(tape).size, tape.length, 'no trade twice on the gateway trade stream');
         assert.equal(tape.length, events.filter((t) => t.aggressor !== 'unknown').length);
         assert.ok(tape.every((k) => k.startsWith(`${entry.id} BTC-USD `)));
-        assert.equal(stored.appended(), events.length, 'the store was handed each trade once');
+        assert.equal(stored.appended(), events.length + bookEvents, 'the store was handed each trade once');
         assert.equal(venue.trades, events.length);
       } finally {
         stopTape();
         stopEvents();
+        stopBooks();
         live.close();
         await stored.close();
         platform.close();

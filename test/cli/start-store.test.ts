@@ -38,7 +38,7 @@ describe('qob start and the store', () => {
     const dataDir = join(root, 'stored');
     const r = start(dataDir);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /storing sim trades and books, and live venues' trades, in the embedded store/);
+    assert.match(r.stderr, /storing trades and books of sim and live venues in the embedded store/);
     assert.ok(r.ticks.length > 0);
     for (const t of r.ticks) assert.equal(t.storeOverflow, 0, 'nothing was refused');
     const symbols = r.ticks.at(-1)?.books.map((b) => b.symbol) ?? [];

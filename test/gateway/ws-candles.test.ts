@@ -16,7 +16,7 @@ import { CANDLE_INTERVALS, parseChannel } from '../../src/gateway/ws/protocol.ts
 import { candleVwap, Tape } from '../../src/gateway/ws/tape.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { openStore, type SqlStore } from '../../src/store/index.ts';
-import { rawClient } from './ws-helpers.ts';
+import { rawClient, subscribe } from './ws-helpers.ts';
 
 const VENUE = 'binance';
 const SYMBOL = 'BTC-USDT';
@@ -236,8 +236,7 @@ describe('/ws candles equal the REST candles of the same trades', () => {
       push?.({ venue: VENUE, symbol: SYMBOL, trades: all.slice(0, 5) });
       for (const interval of HISTORY_INTERVALS) {
         const channel = `candles.${VENUE}.${SYMBOL}.${interval}`;
-        client.send({ op: 'subscribe', channel });
-        await client.next((f) => f.type === 'snapshot' && f.channel === channel);
+        await subscribe(client, [channel]);
       }
       for (const t of all.slice(5)) push?.({ venue: VENUE, symbol: SYMBOL, trades: [t] });
       ws.qobWs?.tick();

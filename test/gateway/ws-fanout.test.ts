@@ -1,21 +1,14 @@
 /** The /ws fan-out: every subscriber gets every publication once, in order, while connections come and go. */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { type RawClient, rawClient, type Server, startServer } from './ws-helpers.ts';
+import { type RawClient, rawClient, type Server, settleRaw, startServer, subscribe } from './ws-helpers.ts';
 
 const CHANNEL = 'book.sim.BTC-USDT';
 
 async function subscribed(url: string): Promise<RawClient> {
   const c = await rawClient(url);
-  c.send({ op: 'subscribe', channel: CHANNEL, depth: 10 });
-  await c.next((f) => f.type === 'snapshot');
+  await subscribe(c, [CHANNEL], 10);
   return c;
-}
-
-/** Resolves once the server answered a ping: every frame it sent before has arrived. */
-async function settle(c: RawClient, id: number): Promise<void> {
-  c.send({ op: 'ping', id });
-  await c.next((f) => f.type === 'pong' && f.id === id);
 }
 
 /** The seqs of `c`'s book messages: its snapshot's, then each delta's. */
@@ -48,7 +41,7 @@ describe('/ws fan-out', () => {
       }
     }
     const live = clients.filter((c) => !gone.has(c));
-    for (const [i, c] of live.entries()) await settle(c, i + 1);
+    for (const [i, c] of live.entries()) await settleRaw(c, i + 1);
     const last = Math.max(...live.flatMap(seqs));
     for (const c of live) {
       const got = seqs(c);

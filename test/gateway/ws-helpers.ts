@@ -1,4 +1,7 @@
-/** Shared by the /ws tests: a MarketDataSource over the simulated venue, a listening server, raw sockets. */
+/**
+ * Shared by the /ws tests: a MarketDataSource over the simulated venue, a listening server, raw sockets and
+ * what the tests do with them (subscribe and wait for the snapshot, settle on a pong, stop reading).
+ */
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
@@ -126,4 +129,37 @@ export function serverTop(sim: SimVenue, symbol: string, depth: number): { bids:
   assert.ok(t?.inSync, `${symbol} is in sync on the server`);
   const side = (s: 'bid' | 'ask') => t.book.levels(s, depth).map((l) => [l.price, l.size]);
   return { bids: side('bid'), asks: side('ask') };
+}
+
+/**
+ * Subscribes `raw` to each channel in order (book channels at `depth` when given) and resolves with the
+ * snapshot of the last one.
+ */
+export async function subscribe(
+  raw: RawClient,
+  channels: readonly string[],
+  depth?: number,
+): Promise<Record<string, unknown>> {
+  for (const channel of channels)
+    raw.send(depth === undefined ? { op: 'subscribe', channel } : { op: 'subscribe', channel, depth });
+  const last = channels.at(-1);
+  return raw.next((f) => f.type === 'snapshot' && f.channel === last);
+}
+
+/** The sim and consolidated book channels of each symbol, in that order. */
+export function bookChannels(symbols: readonly string[]): string[] {
+  return symbols.flatMap((sym) => [`book.sim.${sym}`, `book.consolidated.${sym}`]);
+}
+
+/** Resolves once the server answered a ping with `id`: every frame it sent before has arrived. */
+export async function settleRaw(raw: RawClient, id: string | number): Promise<void> {
+  raw.send({ op: 'ping', id });
+  await raw.next((f) => f.type === 'pong' && f.id === id);
+}
+
+/** Stops reading `raw` at the TCP level: the kernel buffers fill, then the server's send buffer grows. */
+export function pauseReading(raw: RawClient): { resume(): void } {
+  const tcp = (raw.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  tcp.pause();
+  return { resume: () => tcp.resume() };
 }

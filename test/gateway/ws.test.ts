@@ -8,7 +8,16 @@ import { WebSocketServer } from 'ws';
 import { compareDecimalText, QobWsClient, type WebSocketLike } from '../../src/client/ws-client.ts';
 import { Decimal } from '../../src/core/fixed.ts';
 import { simGateway } from './helpers.ts';
-import { rawClient, type Server, serverTop, startServer } from './ws-helpers.ts';
+import {
+  bookChannels,
+  pauseReading,
+  rawClient,
+  type Server,
+  serverTop,
+  settleRaw,
+  startServer,
+  subscribe,
+} from './ws-helpers.ts';
 
 /** Steps the market and publishes `n` times. */
 function run(s: Server, n: number, stepsPerTick = 1): void {
@@ -71,8 +80,7 @@ describe('/ws book channels', () => {
     const s = await startServer();
     servers.push(s);
     const raw = await rawClient(s.url);
-    raw.send({ op: 'subscribe', channel: 'book.sim.BTC-USDT', depth: 10 });
-    const snap = await raw.next((f) => f.type === 'snapshot');
+    const snap = await subscribe(raw, ['book.sim.BTC-USDT'], 10);
     run(s, 30);
     raw.send({ op: 'ping', id: 1 });
     await raw.next((f) => f.type === 'pong');
@@ -201,8 +209,7 @@ describe('/ws trades, candles and status', () => {
     const s = await startServer();
     try {
       const raw = await rawClient(s.url);
-      raw.send({ op: 'subscribe', channel: 'status' });
-      const snap = await raw.next((f) => f.type === 'snapshot');
+      const snap = await subscribe(raw, ['status']);
       const books = (snap.data as { books: { symbol: string; status: string }[] }).books;
       assert.deepEqual(
         books.map((b) => b.symbol),
@@ -286,14 +293,8 @@ describe('/ws slow clients', () => {
     );
     try {
       const raw = await rawClient(s.url);
-      for (const sym of ['BTC-USDT', 'ETH-USDT', 'SOL-USDT']) {
-        raw.send({ op: 'subscribe', channel: `book.sim.${sym}`, depth: 1000 });
-        raw.send({ op: 'subscribe', channel: `book.consolidated.${sym}`, depth: 1000 });
-      }
-      await raw.next((f) => f.type === 'snapshot' && f.channel === 'book.consolidated.SOL-USDT');
-      // Stop reading: the kernel buffers fill, then the server's send buffer grows.
-      const tcp = (raw.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
-      tcp.pause();
+      await subscribe(raw, bookChannels(['BTC-USDT', 'ETH-USDT', 'SOL-USDT']), 1000);
+      const tcp = pauseReading(raw);
       const deadline = Date.now() + 20_000;
       while (s.api.stats().slowDisconnects === 0 && Date.now() < deadline) {
         run(s, 1, 5);
@@ -321,13 +322,8 @@ describe('/ws slow clients', () => {
     ]);
     try {
       const raw = await rawClient(s.url);
-      for (const sym of ['BTC-USDT', 'ETH-USDT', 'SOL-USDT']) {
-        raw.send({ op: 'subscribe', channel: `book.sim.${sym}`, depth: 1000 });
-        raw.send({ op: 'subscribe', channel: `book.consolidated.${sym}`, depth: 1000 });
-      }
-      await raw.next((f) => f.type === 'snapshot' && f.channel === 'book.consolidated.SOL-USDT');
-      const tcp = (raw.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
-      tcp.pause();
+      await subscribe(raw, bookChannels(['BTC-USDT', 'ETH-USDT', 'SOL-USDT']), 1000);
+      const tcp = pauseReading(raw);
       const deadline = Date.now() + 20_000;
       while (s.api.stats().conflations === 0 && Date.now() < deadline) {
         run(s, 1, 5);
@@ -421,8 +417,7 @@ describe('/ws client messages', () => {
     const s = await startServer();
     try {
       const raw = await rawClient(s.url);
-      raw.send({ op: 'subscribe', channel: 'book.sim.BTC-USDT' });
-      await raw.next((f) => f.type === 'snapshot');
+      await subscribe(raw, ['book.sim.BTC-USDT']);
       assert.equal(s.api.stats().streams, 1);
       raw.send({ op: 'unsubscribe', channel: 'book.sim.BTC-USDT' });
       await raw.next((f) => f.type === 'unsubscribed');
@@ -560,13 +555,8 @@ describe('/ws batched frames and shared fan-out', () => {
     try {
       const fast = await rawClient(s.url);
       const slow = await rawClient(s.url);
-      for (const c of [fast, slow]) {
-        for (const sym of ['BTC-USDT', 'ETH-USDT'])
-          c.send({ op: 'subscribe', channel: `book.sim.${sym}`, depth: 1000 });
-        await c.next((f) => f.type === 'snapshot' && f.channel === 'book.sim.ETH-USDT');
-      }
-      const tcp = (slow.ws as unknown as { _socket: { pause(): void } })._socket;
-      tcp.pause();
+      for (const c of [fast, slow]) await subscribe(c, ['book.sim.BTC-USDT', 'book.sim.ETH-USDT'], 1000);
+      pauseReading(slow);
       const deadline = Date.now() + 20_000;
       while (s.api.stats().conflations === 0 && Date.now() < deadline) {
         run(s, 1, 5);
@@ -574,9 +564,7 @@ describe('/ws batched frames and shared fan-out', () => {
       }
       assert.ok(s.api.stats().conflations > 0, 'the slow client was conflated');
       run(s, 3, 5);
-      const id = 'done';
-      fast.send({ op: 'ping', id });
-      await fast.next((f) => f.type === 'pong' && f.id === id);
+      await settleRaw(fast, 'done');
       const last = new Map<string, number>();
       let deltas = 0;
       for (const f of fast.frames) {

@@ -7,11 +7,19 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { KafkaBus } from '../../src/bus/kafka.ts';
 import { RedisCache } from '../../src/bus/redis-cache.ts';
-import type { MarketEvent } from '../../src/domain/events.ts';
 import { Ingestion, SimIngestion } from '../../src/services/ingestion.ts';
 import { OrderbookService } from '../../src/services/orderbook.ts';
 import { RedisMarketData } from '../../src/services/redis-source.ts';
-import { engines, finalSeqs, missingEngines, recordingBus, uniquePrefix, until } from './helpers.ts';
+import {
+  appliedLog,
+  assertAppliedOnce,
+  engines,
+  finalSeqs,
+  missingEngines,
+  recordingBus,
+  uniquePrefix,
+  until,
+} from './helpers.ts';
 
 const DEPTH = 20;
 const SYMBOLS = ['BTC-USDT', 'ETH-USDT', 'SOL-USDT'];
@@ -39,12 +47,8 @@ describe('orderbook failover', () => {
       closers.push(() => c.close());
       return c;
     };
-    const applied = new Map<string, number>();
-    const appliedEvents: MarketEvent[] = [];
-    const onApplied = (e: MarketEvent) => {
-      applied.set(e.id, (applied.get(e.id) ?? 0) + 1);
-      appliedEvents.push(e);
-    };
+    const applied = appliedLog();
+    const { onApplied } = applied;
     const group = `${prefix}-ob`;
     const source = await RedisMarketData.start({ cache: await cache(), refreshMs: 200 });
     closers.push(() => source.close());
@@ -90,21 +94,7 @@ describe('orderbook failover', () => {
       'the gateway source to reach every final book',
     );
 
-    const twice = [...applied].filter(([, n]) => n > 1);
-    assert.deepEqual(twice, [], 'no event applied twice');
-    const snapshots = appliedEvents.filter((e) => e.type === 'book.snapshot');
-    const lost = rec.published.filter(
-      (e) =>
-        e.type === 'book.delta' &&
-        !applied.has(e.id) &&
-        // A delta not applied must be covered by a later snapshot that was.
-        !snapshots.some((s) => s.symbol === e.symbol && (s.seq ?? -1) > (e.lastSeq ?? -1)),
-    );
-    assert.deepEqual(
-      lost.map((e) => e.id),
-      [],
-      'no delta lost',
-    );
+    assertAppliedOnce(applied, rec.published);
 
     for (const tb of sim.tap.handler.books()) {
       const served = source.book('sim', tb.symbol);

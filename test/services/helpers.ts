@@ -1,4 +1,5 @@
-/** Shared by the service tests: a bus that remembers what it published, waiting, unique names. */
+/** Shared by the service tests: a bus that remembers what it published, waiting, unique names, checks. */
+import assert from 'node:assert/strict';
 import type { Bus } from '../../src/bus/bus.ts';
 import type { BusTopic } from '../../src/bus/topics.ts';
 import type { MarketEvent } from '../../src/domain/events.ts';
@@ -54,6 +55,51 @@ export function finalSeqs(events: readonly MarketEvent[]): Map<string, number> {
       out.set(`${e.venue}|${e.symbol}`, Math.max(out.get(`${e.venue}|${e.symbol}`) ?? -1, e.lastSeq ?? -1));
   }
   return out;
+}
+
+/** Every application of a book event by the orderbook instances, counted by event id. */
+export interface AppliedLog {
+  /** Pass it as `onApplied` to every orderbook instance. */
+  readonly onApplied: (e: MarketEvent) => void;
+  /** Applications per event id. */
+  readonly count: Map<string, number>;
+  /** The applied events, in order. */
+  readonly events: MarketEvent[];
+}
+
+export function appliedLog(): AppliedLog {
+  const count = new Map<string, number>();
+  const events: MarketEvent[] = [];
+  return {
+    count,
+    events,
+    onApplied: (e) => {
+      count.set(e.id, (count.get(e.id) ?? 0) + 1);
+      events.push(e);
+    },
+  };
+}
+
+/**
+ * Every book event applied once: none twice, and no delta of `published` lost (a delta that no instance
+ * applied must be covered by a later snapshot of its book that one did).
+ */
+export function assertAppliedOnce(log: AppliedLog, published: readonly MarketEvent[]): void {
+  const twice = [...log.count].filter(([, n]) => n > 1);
+  assert.deepEqual(twice, [], 'no event applied twice');
+  const snapshots = log.events.filter((e) => e.type === 'book.snapshot');
+  const lost = published.filter(
+    (e) =>
+      e.type === 'book.delta' &&
+      !log.count.has(e.id) &&
+      // A delta not applied must be covered by a later snapshot that was.
+      !snapshots.some((s) => s.symbol === e.symbol && (s.seq ?? -1) > (e.lastSeq ?? -1)),
+  );
+  assert.deepEqual(
+    lost.map((e) => e.id),
+    [],
+    'no delta lost',
+  );
 }
 
 /** The bus-fed rows of a store, in one comparable shape. */

@@ -40,7 +40,7 @@ function uid(name: string): number {
   return Number(execFileSync('id', ['-u', name]).toString().trim());
 }
 
-describe('the store over a PostgreSQL server that restarts', { skip: missing }, () => {
+describe('the store over a PostgreSQL server that restarts', () => {
   let dir: string;
   let data: string;
   const pgCtl = (...args: string[]) => asPostgres('pg_ctl', ['-D', data, ...args]);
@@ -57,6 +57,7 @@ describe('the store over a PostgreSQL server that restarts', { skip: missing }, 
     );
 
   before(() => {
+    if (missing) return;
     dir = mkdtempSync(join(tmpdir(), 'qob-pg-restart-'));
     data = join(dir, 'data');
     if (root) chownSync(dir, uid('postgres'), uid('postgres'));
@@ -64,6 +65,7 @@ describe('the store over a PostgreSQL server that restarts', { skip: missing }, 
     start();
   });
   after(() => {
+    if (missing) return;
     try {
       pgCtl('-m', 'immediate', '-w', 'stop');
     } catch {
@@ -72,7 +74,9 @@ describe('the store over a PostgreSQL server that restarts', { skip: missing }, 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('every acknowledged trade is stored exactly once after the server dies mid-stream and comes back; the queue stays bounded and counts what it refused', async () => {
+  test('every acknowledged trade is stored exactly once after the server dies mid-stream and comes back; the queue stays bounded and counts what it refused', {
+    skip: missing,
+  }, async () => {
     const errors: unknown[] = [];
     const store: SqlStore = await openStore({
       engine: 'postgres',

@@ -84,8 +84,9 @@ Options:
   --dashboard-port N   serve the web dashboard on this port instead of config dashboard.port (default
                        3000; 0: any free port); it talks to the API's WebSocket. See docs/DASHBOARD.md
   --no-dashboard       do not serve the dashboard
-  --no-store           store nothing. By default what sim carries (trades, book snapshots and deltas) is
-                       stored through a bounded writer that never holds the books up (config "store":
+  --no-store           store nothing. By default every venue's trades and books (snapshots, deltas and
+                       book status changes, sim and live venues alike) are stored, each once, through a
+                       bounded writer that never holds the books up (config "store":
                        engine embedded under data.dir/pglite, postgres at store.urlSecret, or none); events it
                        refuses when full are counted as storeOverflow. See docs/OPERATIONS.md
   -h, --help           this help
@@ -209,7 +210,7 @@ ${CONFIG_OPTIONS_HELP}`,
     note(
       stored === undefined
         ? 'qob start: storing nothing (--no-store or store.engine "none").'
-        : `qob start: storing sim trades and books, and live venues' trades, in the ${stored.engine} store (${stored.where}).`,
+        : `qob start: storing trades and books of sim and live venues in the ${stored.engine} store (${stored.where}).`,
     );
     if (api !== undefined) note(`qob start: API on ${api.url} (OpenAPI page: ${api.url}/api-docs).`);
     if (dashboard !== undefined) note(`qob start: dashboard on ${dashboard.url}`);
