@@ -22,6 +22,8 @@ const LOAD_FILL = (BLOCK * 3) >> 2;
 const LINEAR_PROBE = 12;
 /** Emptied blocks kept per side for reuse, so that splits on a busy book do not allocate. */
 const POOL_MAX = 8;
+/** Prices a change journal holds before it gives up and asks its reader for a full rescan. */
+const JOURNAL_MAX = 4096;
 
 class Block {
   readonly keys = new Float64Array(BLOCK);
@@ -39,6 +41,10 @@ export class BookSide {
   private fb = 0;
   /** Emptied blocks (every size slot '') ready for reuse. */
   private pool: Block[] = [];
+  /** Prices set or dropped since the journal was last opened (null: no journal). */
+  private journal: number[] | null = null;
+  /** The side changed wholesale (load, clear, rescale) or the journal overflowed: its reader must rescan. */
+  private journalLost = false;
 
   constructor(sign: 1 | -1) {
     this.sign = sign;
@@ -179,6 +185,11 @@ export class BookSide {
    * Returns the previous size text, or null when there was no level.
    */
   set(price: number, size: string | null): string | null {
+    const journal = this.journal;
+    if (journal !== null) {
+      if (journal.length < JOURNAL_MAX) journal.push(price);
+      else this.journalLost = true;
+    }
     const key = this.sign * price;
     if (this.count === 0) {
       if (size === null) return null;
@@ -312,6 +323,7 @@ export class BookSide {
    * wins, and a null size (a delete) as the last word leaves the price out. Packs blocks three-quarters full.
    */
   load(prices: Float64Array, sizes: (string | null)[], n: number): void {
+    this.journalLost = true;
     const order: number[] = new Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     const sign = this.sign;
@@ -349,6 +361,7 @@ export class BookSide {
   /** Keeps only the `depth` best levels. */
   truncate(depth: number): void {
     const blocks = this.blocks;
+    if (this.journal !== null && this.count > depth) this.noteWorst(this.count - depth);
     let drop = 0;
     while (drop < blocks.length && this.count - (blocks[drop] as Block).n >= depth) {
       const b = blocks[drop] as Block;
@@ -377,12 +390,48 @@ export class BookSide {
   }
 
   clear(): void {
+    this.journalLost = true;
     this.blocks = [];
     this.count = 0;
   }
 
+  /** Journals the prices of the `n` worst levels (about to be dropped). */
+  private noteWorst(n: number): void {
+    const j = this.journal as number[];
+    if (j.length + n > JOURNAL_MAX) {
+      this.journalLost = true;
+      return;
+    }
+    const sign = this.sign;
+    for (const b of this.blocks) {
+      for (let i = 0; i < b.n && n > 0; i++, n--) j.push(sign * (b.keys[i] as number));
+      if (n === 0) return;
+    }
+  }
+
+  /**
+   * Starts a change journal, or empties the open one: from now on every price whose level is set, removed
+   * or dropped by `truncate` is recorded, so one reader (the book event tap) can find what changed without
+   * walking the book. One reader per side: opening it again is how that reader says it has caught up.
+   */
+  openJournal(): void {
+    if (this.journal === null) this.journal = [];
+    else this.journal.length = 0;
+    this.journalLost = false;
+  }
+
+  /**
+   * The prices touched since `openJournal` (in touch order, possibly repeated; a price may be back at its
+   * old size), or null when there is no journal or it cannot tell (the side was loaded, cleared or rescaled,
+   * or more than JOURNAL_MAX prices were touched): the reader must then compare the whole side.
+   */
+  journalPrices(): readonly number[] | null {
+    return this.journalLost ? null : this.journal;
+  }
+
   /** Multiplies every price by `factor` (an exact power of ten). */
   scaleKeys(factor: number): void {
+    this.journalLost = true;
     for (const b of this.blocks) for (let i = 0; i < b.n; i++) b.keys[i] = (b.keys[i] as number) * factor;
   }
 

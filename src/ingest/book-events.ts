@@ -51,6 +51,8 @@ export interface BookEventTapOptions {
 
 interface Mirror {
   readonly symbol: string;
+  /** The book object the mirror describes (a handler may replace a book's object on resync). */
+  book: TrackedBook['book'] | null;
   readonly bids: Map<number, string>;
   readonly asks: Map<number, string>;
   inSync: boolean;
@@ -227,6 +229,7 @@ export class BookEventTap implements VenueFeedHandler {
         bids: new Map(),
         asks: new Map(),
         inSync: false,
+        book: null,
         updates: -1,
         lastSeq: null,
         sinceSnapshot: 0,
@@ -294,6 +297,10 @@ export class BookEventTap implements VenueFeedHandler {
       asks.push([book.formatPrice(p), s]);
       return true;
     });
+    // From here on the book journals what changes, so a delta looks only at the touched prices.
+    book.side('bid').openJournal();
+    book.side('ask').openJournal();
+    m.book = book;
     const seq = this.#seq.next++;
     this.#out(bookSnapshot({ venue: this.venue, symbol: m.symbol, tsRecvMs, recvSeq: seq, seq, bids, asks }));
     m.inSync = true;
@@ -308,23 +315,41 @@ export class BookEventTap implements VenueFeedHandler {
     for (const sideName of ['bid', 'ask'] as const) {
       const side = book.side(sideName);
       const mirror = sideName === 'bid' ? m.bids : m.asks;
-      side.visit((p, s) => {
-        if (mirror.get(p) !== s) {
-          mirror.set(p, s);
-          changes.push({ side: sideName, price: book.formatPrice(p), size: s });
+      const touched = m.book === book ? side.journalPrices() : null;
+      if (touched !== null) {
+        // Only the journalled prices can differ from the mirror; a repeat finds the mirror already updated.
+        for (let i = 0; i < touched.length; i++) {
+          const p = touched[i] as number;
+          const s = side.sizeOf(p);
+          if (s === undefined) {
+            if (mirror.delete(p)) changes.push({ side: sideName, price: book.formatPrice(p), size: '0' });
+          } else if (mirror.get(p) !== s) {
+            mirror.set(p, s);
+            changes.push({ side: sideName, price: book.formatPrice(p), size: s });
+          }
         }
-        return true;
-      });
-      if (mirror.size > side.length) {
-        // The mirror now holds every level of the book: what else it holds is gone from the book.
-        for (const p of [...mirror.keys()]) {
-          if (side.sizeOf(p) === undefined) {
-            mirror.delete(p);
-            changes.push({ side: sideName, price: book.formatPrice(p), size: '0' });
+      } else {
+        // No journal to go by (a new book object, a wholesale change, an overflow): compare every level.
+        side.visit((p, s) => {
+          if (mirror.get(p) !== s) {
+            mirror.set(p, s);
+            changes.push({ side: sideName, price: book.formatPrice(p), size: s });
+          }
+          return true;
+        });
+        if (mirror.size > side.length) {
+          // The mirror now holds every level of the book: what else it holds is gone from the book.
+          for (const p of [...mirror.keys()]) {
+            if (side.sizeOf(p) === undefined) {
+              mirror.delete(p);
+              changes.push({ side: sideName, price: book.formatPrice(p), size: '0' });
+            }
           }
         }
       }
+      side.openJournal();
     }
+    m.book = book;
     m.updates = tb.updates;
     if (changes.length === 0) return;
     const seq = this.#seq.next++;

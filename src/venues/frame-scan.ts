@@ -548,6 +548,11 @@ export class FlatLevels {
   private sfrac = new Int8Array(64);
   private scaled = new Float64Array(64);
   private positive = new Uint8Array(64);
+  /**
+   * Whether the last `apply` set every level itself (then `scaledPrice` gives each level's scaled price at
+   * the book's scale), rather than handing the delta to `applyDelta` or throwing.
+   */
+  appliedScaled = false;
 
   reset(text: string, asksFirst = false): this {
     this.text = text;
@@ -649,6 +654,7 @@ export class FlatLevels {
    * asks first a size to check) hands the whole delta to applyDelta.
    */
   apply(book: L2Book): void {
+    this.appliedScaled = false;
     const n = this.n;
     const text = this.text;
     const scale = book.priceScale;
@@ -697,6 +703,30 @@ export class FlatLevels {
       (k < split ? first : second).set(scaled[k] as number, positive[k] === 1 ? this.sizeText(k) : null);
     }
     book.updates += n;
+    this.appliedScaled = true;
+  }
+
+  /** Level k's scaled price as the last `apply` set it (only when `appliedScaled`). */
+  scaledPrice(k: number): number {
+    return this.scaled[k] as number;
+  }
+
+  /**
+   * Whether level k's price text is the canonical text of its value (`L2Book.formatPrice`'s form: digits
+   * with no redundant leading zero and, with a dot, at least one fraction digit and no trailing zero),
+   * read in the frame without slicing it.
+   */
+  priceIsCanonical(k: number): boolean {
+    const text = this.text;
+    const s = this.p0[k] as number;
+    const e = this.p1[k] as number;
+    const f = this.pfrac[k] as number;
+    if (f >= 0) {
+      // Plain digits, with a dot only when f > 0 (then at least one digit on each side of it).
+      if (text.charCodeAt(s) === 48 /* 0 */ && e - s > 1 && text.charCodeAt(s + 1) !== 46 /* . */) return false;
+      return f === 0 || text.charCodeAt(e - 1) !== 48;
+    }
+    return canonicalAt(text, s, e);
   }
 
   private grow(): void {
@@ -729,6 +759,27 @@ export class FlatLevels {
     this.positive = new Uint8Array(cap);
     for (let k = this.sizes.length; k < cap; k++) this.sizes.push('');
   }
+}
+
+/**
+ * Whether `text.slice(start, end)` is a canonical decimal text (`L2Book.formatPrice`'s form): digits with
+ * no redundant leading zero and, if it has a dot, at least one fraction digit and no trailing zero.
+ */
+export function canonicalAt(text: string, start: number, end: number): boolean {
+  const n = end - start;
+  if (n <= 0) return false;
+  if (text.charCodeAt(start) === 48 /* 0 */ && n > 1 && text.charCodeAt(start + 1) !== 46 /* . */) return false;
+  let dot = -1;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (dot >= 0 || i === start) return false;
+      dot = i;
+    } else if (c < 48 || c > 57) {
+      return false;
+    }
+  }
+  return dot < 0 || (dot < end - 1 && text.charCodeAt(end - 1) !== 48);
 }
 
 // ---- fixed-depth books ------------------------------------------------------------------------------------

@@ -11,7 +11,10 @@
  *   differs; with the handler's report of its changes (`touched`) the walk starts at the first position
  *   they can have reached, and a side without changes is not read at all;
  * - the register after each pair is kept, so the pairs above the first changed position are not
- *   recombined.
+ *   recombined;
+ * - when the only change is a new size at an unmoved level (the common delta), that level is updated in
+ *   place and the text below it is not recombined either: the register update is affine, so the new
+ *   checksum is the last one corrected by the level's difference carried over the bytes after it.
  *
  * Every fragment starts with its `:` separator; the text itself does not, so the computation starts from
  * the register that one `:` turns into the CRC-32 initial register (`COLON_INIT`).
@@ -130,8 +133,19 @@ export abstract class InterleavedTopCrc {
   // Double-buffered per side (0 bids, 1 asks): the last computation's levels and the ones being read.
   private readonly cur: [SideTop, SideTop];
   private readonly next: [SideTop, SideTop];
-  /** Register after pair k of the last computation. */
+  /** Register after pair k of the last computation, for k below `regsValid`. */
   private readonly regs: Int32Array;
+  private regsValid = 0;
+  /** The register after the last computation's whole text (NaN: none to build on). */
+  private lastReg = Number.NaN;
+  /**
+   * Per side, what the last `side` call found: -2 nothing changed, k >= 0 only the size text at position
+   * k changed (same prices, same positions), -1 anything else.
+   */
+  private readonly single = new Int32Array(2);
+  /** The fragment (CRC update and length) the level named by `single` had before its size changed. */
+  private oldCrc = 0;
+  private oldLen = 0;
   private readonly prefixes: [Map<number, Prefix>, Map<number, Prefix>] = [new Map(), new Map()];
   private key = Number.NaN;
   private bookScale = -1;
@@ -165,6 +179,8 @@ export abstract class InterleavedTopCrc {
     this.prefixes[0].clear();
     this.prefixes[1].clear();
     this.bookUpdates = Number.NaN;
+    this.regsValid = 0;
+    this.lastReg = Number.NaN;
   }
 
   /** Reports one `L2Book.set` (or `setScaled`) just applied to the book at this scaled price. */
@@ -217,8 +233,22 @@ export abstract class InterleavedTopCrc {
     const nb = bids.n;
     const na = asks.n;
     const pairs = Math.max(nb, na);
-    if (pairs === 0) return 0; // CRC-32 of the empty text
-    const start = Math.min(fb, fa);
+    if (pairs === 0) {
+      this.regsValid = 0;
+      this.lastReg = Number.NaN;
+      return 0; // CRC-32 of the empty text
+    }
+    const s0 = this.single[0] as number;
+    const s1 = this.single[1] as number;
+    const last = this.lastReg;
+    if (!Number.isNaN(last)) {
+      if (s0 === -2 && s1 === -2) return ~last; // nothing changed: the last checksum
+      if ((s0 >= 0 && s1 === -2) || (s1 >= 0 && s0 === -2)) {
+        const r = this.oneSizeChanged(s0 >= 0 ? 0 : 1, s0 >= 0 ? s0 : s1, last);
+        if (!Number.isNaN(r)) return ~r;
+      }
+    }
+    const start = Math.min(fb, fa, this.regsValid);
     const regs = this.regs;
     let r = start === 0 ? COLON_INIT : (regs[start - 1] as number);
     const bc = bids.crcs;
@@ -230,7 +260,41 @@ export abstract class InterleavedTopCrc {
       if (k < na) r = crcAppend(r, ac[k] as number, al[k] as number);
       regs[k] = r;
     }
-    return ~(regs[pairs - 1] as number);
+    this.regsValid = pairs;
+    this.lastReg = regs[pairs - 1] as number;
+    return ~this.lastReg;
+  }
+
+  /**
+   * The register after the whole text when only the size text of level `k` of side `which` changed since
+   * the last computation (whose register was `last`), or NaN when the kept registers do not reach it.
+   * The text after that level is the same, and the register update is affine: two registers differing by
+   * d before the same L bytes differ by Z_L(d) after them. So the new register is `last` xor Z_L of the
+   * difference the level's new fragment makes, and the pairs below it are not recombined (their kept
+   * registers are stale from there: `regsValid`).
+   */
+  private oneSizeChanged(which: 0 | 1, k: number, last: number): number {
+    if (k > this.regsValid) return Number.NaN;
+    const regs = this.regs;
+    const bids = this.cur[0];
+    const asks = this.cur[1];
+    const nb = bids.n;
+    const na = asks.n;
+    const now = this.cur[which];
+    let before = k === 0 ? COLON_INIT : (regs[k - 1] as number);
+    if (which === 1 && k < nb) before = crcAppend(before, bids.crcs[k] as number, bids.lens[k] as number);
+    const after = crcAppend(before, now.crcs[k] as number, now.lens[k] as number);
+    let d = after ^ crcAppend(before, this.oldCrc, this.oldLen);
+    // Bytes after the level: the rest of pair k, then every later pair.
+    let rest = which === 0 && k < na ? (asks.lens[k] as number) : 0;
+    for (let j = k + 1; j < nb; j++) rest += bids.lens[j] as number;
+    for (let j = k + 1; j < na; j++) rest += asks.lens[j] as number;
+    for (; rest > 256; rest -= 256) d = crcAppend(d, 0, 256);
+    d = crcAppend(d, 0, rest);
+    regs[k] = which === 0 && k < na ? crcAppend(after, asks.crcs[k] as number, asks.lens[k] as number) : after;
+    this.regsValid = k + 1;
+    this.lastReg = last ^ d;
+    return this.lastReg;
   }
 
   /**
@@ -245,6 +309,7 @@ export abstract class InterleavedTopCrc {
     const n0 = old.n;
     const depth = this.depth;
     const len = side.length;
+    this.single[which] = -1;
     let from = 0; // positions before it are unchanged
     // Levels worse than every reported change are the last computation's, in order (NaN: not known).
     let worst = Number.NaN;
@@ -263,7 +328,36 @@ export abstract class InterleavedTopCrc {
       const n = Math.min(len, depth);
       if (n !== n0 && from > n) from = n;
       if (n !== n0 && from > n0) from = n0;
-      if (from === n0 && n === n0) return n0;
+      if (from === n0 && n === n0) {
+        this.single[which] = -2;
+        return n0;
+      }
+      // Every change on this side was to one price, still at its place in the top: only its size text
+      // can differ, so that one level is brought up to date in place.
+      if (
+        best === worst &&
+        n === n0 &&
+        from < n0 &&
+        this.truncatedTo >= n0 &&
+        op[from] === best &&
+        side.priceAt(from) === best
+      ) {
+        const s = side.sizeAt(from);
+        if (s === old.sizes[from]) {
+          this.single[which] = -2;
+          return n0;
+        }
+        const part = this.sizePart === undefined ? s : this.sizePart(s);
+        const crc = crcText(old.preCrcs[from] as number, part);
+        if (Number.isNaN(crc)) return -2;
+        this.oldCrc = old.crcs[from] as number;
+        this.oldLen = old.lens[from] as number;
+        old.sizes[from] = s;
+        old.crcs[from] = crc;
+        old.lens[from] = (old.preLens[from] as number) + part.length;
+        this.single[which] = from;
+        return from;
+      }
     }
     const now = this.next[which];
     const np = now.prices;
@@ -289,6 +383,11 @@ export abstract class InterleavedTopCrc {
     }
     let first = -1;
     let q = from; // the walk over the last computation's levels
+    // Whether a level moved, appeared or left (prices not the same, position by position), and the size
+    // changes at an unmoved level: their count and the last one's position.
+    let shifted = n !== n0;
+    let sizeChanges = 0;
+    let sizeChangedAt = -1;
     for (let i = from; i < n; i++) {
       const p = np[i] as number;
       const s = ns[i] as string;
@@ -298,7 +397,10 @@ export abstract class InterleavedTopCrc {
       if ((which === 0 ? p < worst : p > worst) && q < n0 && op[q] === p && os[q] === s) {
         // Past every change: the rest of the old levels follow in the same order, so their fragments are
         // taken over without comparing; levels beyond them are new to the top (the loop goes on).
-        if (q !== i && first < 0) first = i;
+        if (q !== i) {
+          shifted = true;
+          if (first < 0) first = i;
+        }
         const m = Math.min(n - i, n0 - q);
         for (let k = 0; k < m; k++) {
           nc[i + k] = oc[q + k] as number;
@@ -320,10 +422,22 @@ export abstract class InterleavedTopCrc {
           nl[i] = ol[q] as number;
           npc[i] = pc;
           npl[i] = pl;
-          if (q !== i && first < 0) first = i;
+          if (q !== i) {
+            shifted = true;
+            if (first < 0) first = i;
+          }
           continue;
         }
+        if (q === i) {
+          sizeChanges++;
+          sizeChangedAt = i;
+          this.oldCrc = oc[i] as number;
+          this.oldLen = ol[i] as number;
+        } else {
+          shifted = true;
+        }
       } else {
+        shifted = true;
         const pre = this.prefix(which, p);
         if (pre === undefined) return -2;
         pc = pre.crc;
@@ -340,6 +454,7 @@ export abstract class InterleavedTopCrc {
     }
     this.next[which] = old;
     this.cur[which] = now;
+    if (!shifted && n0 >= 0) this.single[which] = sizeChanges === 0 ? -2 : sizeChanges === 1 ? sizeChangedAt : -1;
     if (first >= 0) return first;
     if (n0 < 0) return 0;
     return Math.min(n, n0);

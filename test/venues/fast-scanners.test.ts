@@ -7,7 +7,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { scanBitfinexBookFrame } from '../../src/venues/bitfinex/fast-book.ts';
+import {
+  BitfinexSmallFrame,
+  SMALL_CHECKSUM,
+  SMALL_HEARTBEAT,
+  SMALL_UPDATE,
+  scanBitfinexBookFrame,
+  scanBitfinexSmallFrame,
+} from '../../src/venues/bitfinex/fast-book.ts';
 import { parseBookBody, parseChannelFrame } from '../../src/venues/bitfinex/wire.ts';
 import { scanKrakenV1Book, scanKrakenV2Book } from '../../src/venues/kraken/fast-book.ts';
 import { parseLossless, parseV1ChannelFrame, parseV2Book } from '../../src/venues/kraken/wire.ts';
@@ -234,7 +241,32 @@ function bitfinexReference(text: string, seqAll: boolean) {
   });
 }
 
+/** The small-frame scanner reads exactly the updates, checksums and heartbeats the book scanner returns. */
+function bitfinexSmallAgrees(text: string, seqAll: boolean): void {
+  const book = scanBitfinexBookFrame(text, seqAll);
+  const f = new BitfinexSmallFrame();
+  const ok = scanBitfinexSmallFrame(text, seqAll, f);
+  if (book === undefined || book.body.kind === 'snapshot') {
+    assert.equal(ok, false, `small scanner accepted ${text}`);
+    return;
+  }
+  assert.ok(ok, `small scanner declined ${text}`);
+  assert.equal(f.chanId, book.chanId);
+  assert.equal(Number.isNaN(f.seq) ? undefined : f.seq, book.seq);
+  const b = book.body;
+  if (b.kind === 'update') {
+    assert.equal(f.kind, SMALL_UPDATE);
+    assert.deepEqual({ price: f.price, count: f.count, amount: f.amount }, b.entry);
+  } else if (b.kind === 'checksum') {
+    assert.equal(f.kind, SMALL_CHECKSUM);
+    assert.equal(f.checksum, b.checksum);
+  } else {
+    assert.equal(f.kind, SMALL_HEARTBEAT);
+  }
+}
+
 function bitfinexAgrees(text: string, seqAll: boolean): boolean {
+  bitfinexSmallAgrees(text, seqAll);
   const got = scanBitfinexBookFrame(text, seqAll);
   if (got === undefined) return false;
   const want = bitfinexReference(text, seqAll);
@@ -308,7 +340,10 @@ test('the Bitfinex scanner keeps a number text only when it is String(n), and de
     '[1,"te",[1,2,3,4],9]',
     '[1,[65000.1,3,1,7],9]',
   ];
-  for (const t of declined) assert.equal(scanBitfinexBookFrame(t, true), undefined, t);
+  for (const t of declined) {
+    assert.equal(scanBitfinexBookFrame(t, true), undefined, t);
+    assert.equal(scanBitfinexSmallFrame(t, true, new BitfinexSmallFrame()), false, t);
+  }
 });
 
 // ---- Kraken v2 ---------------------------------------------------------------------------------------

@@ -171,3 +171,47 @@ test('a truncation reported before a change further down the book is not mistake
     assert.equal(bfx.checksum(book), text.checksum(book), `truncated to ${depth}`);
   }
 });
+
+test('size-only changes at any position, mixed with moves and with sides of unequal length, keep both checksums exact', () => {
+  for (const [nBids, nAsks] of [
+    [40, 40],
+    [30, 12],
+    [9, 30],
+  ] as const) {
+    const book = new L2Book();
+    book.applySnapshot(
+      Array.from({ length: nBids }, (_, i) => [String(1000 - i), '1'] as const),
+      Array.from({ length: nAsks }, (_, i) => [String(1001 + i), '2.5'] as const),
+    );
+    const okx = new OkxFastChecksum();
+    const bfx = new BitfinexFastChecksum();
+    const text = new BitfinexChecksumBuilder();
+    const none = new Map<number, string>();
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let step = 0; step < 600; step++) {
+      const ask = rnd(2) === 1;
+      const side = book.side(ask ? 'ask' : 'bid');
+      // Mostly a new size at an existing level (same price), sometimes a new level or a removed one.
+      const r = rnd(10);
+      let p: number;
+      let size: string;
+      if (r < 8 && side.length > 0) {
+        p = side.priceAt(rnd(Math.min(side.length, 30)));
+        size = String(1 + rnd(100000) / 1000);
+      } else {
+        p = book.parsePrice(String(ask ? 1001 + rnd(45) : 1000 - rnd(45)));
+        size = r === 9 ? '0' : String(1 + rnd(9));
+      }
+      book.setScaled(ask ? 'ask' : 'bid', p, size);
+      okx.touched(ask ? 1 : 0, p);
+      bfx.touched(ask ? 1 : 0, p);
+      if (rnd(3) === 0) continue; // sometimes two changes between checksums
+      assert.equal(bfx.checksum(book), text.checksum(book), `step ${step}`);
+      assert.equal(okx.checksum(book, 0, none, none), okxText(book), `step ${step}`);
+    }
+  }
+});

@@ -70,6 +70,152 @@ export function scanBitfinexBookFrame(text: string, seqAll: boolean): ScannedBoo
   return { chanId, seq, body };
 }
 
+/** What `scanBitfinexSmallFrame` read. */
+export const SMALL_UPDATE = 1;
+export const SMALL_CHECKSUM = 2;
+export const SMALL_HEARTBEAT = 3;
+
+/**
+ * One reusable result of `scanBitfinexSmallFrame`: the fields of the frame kind it read (`kind`), the
+ * others left as they were. `seq` is NaN when the frame has no sequence number.
+ */
+export class BitfinexSmallFrame {
+  kind = 0;
+  chanId = 0;
+  seq = Number.NaN;
+  price = '';
+  count = 0;
+  amount = '';
+  checksum = 0;
+}
+
+/**
+ * The frames of a live book, an update `[chanId,[price,count,amount](,seq)]`, a checksum
+ * `[chanId,"cs",n(,seq)]` or a heartbeat `[chanId,"hb"(,seq)]`, read into `out` without allocating a
+ * body: true exactly when `scanBitfinexBookFrame` would return that update, checksum or heartbeat (the
+ * same checks, in the same order); false for anything else (snapshots included).
+ */
+export function scanBitfinexSmallFrame(text: string, seqAll: boolean, out: BitfinexSmallFrame): boolean {
+  // One local cursor over the text (the shared scanner's checks, written out).
+  if (text.charCodeAt(0) !== 91 /* [ */) return false;
+  let i = uintEnd(text, 1);
+  if (i < 0 || text.charCodeAt(i) !== 44 /* , */) return false;
+  const chanId = uintValue;
+  i++;
+  const c = text.charCodeAt(i);
+  let kind: number;
+  if (c === 91 /* [ */) {
+    const c1 = text.charCodeAt(i + 1);
+    if (c1 === 91 || c1 === 93 /* ] */) return false; // a snapshot
+    const p0 = i + 1;
+    i = jsNumberEnd(text, p0);
+    if (i < 0 || text.charCodeAt(i) !== 44) return false;
+    const c0 = i + 1;
+    i = uintEnd(text, c0);
+    if (i < 0 || text.charCodeAt(i) !== 44) return false;
+    const count = uintValue;
+    const a0 = i + 1;
+    i = jsNumberEnd(text, a0);
+    if (i < 0 || text.charCodeAt(i) !== 93) return false;
+    if (i === a0 + 1 && text.charCodeAt(a0) === 48 /* 0 */) return false; // amount 0
+    out.price = text.slice(p0, c0 - 1);
+    out.count = count;
+    out.amount = text.slice(a0, i);
+    i++;
+    kind = SMALL_UPDATE;
+  } else if (c === 34 /* " */ && text.startsWith('"cs",', i)) {
+    i += 5;
+    const neg = text.charCodeAt(i) === 45; /* - */
+    const d0 = neg ? i + 1 : i;
+    const e = uintEnd(text, d0);
+    if (e < 0) return false;
+    const v = uintValue;
+    if (neg && v === 0) return false;
+    const cs = neg ? -v : v;
+    if (cs < -0x80000000 || cs > 0x7fffffff) return false;
+    out.checksum = cs;
+    i = e;
+    kind = SMALL_CHECKSUM;
+  } else if (c === 34 && text.startsWith('"hb"', i)) {
+    i += 4;
+    kind = SMALL_HEARTBEAT;
+  } else {
+    return false;
+  }
+  let seq = Number.NaN;
+  if (seqAll) {
+    if (text.charCodeAt(i) !== 44) return false;
+    i++;
+    const neg = text.charCodeAt(i) === 45;
+    const d0 = neg ? i + 1 : i;
+    const e = uintEnd(text, d0);
+    if (e < 0) return false;
+    const v = uintValue;
+    if (neg && v === 0) return false;
+    seq = neg ? -v : v;
+    i = e;
+  }
+  if (text.charCodeAt(i) !== 93 || i + 1 !== text.length) return false;
+  out.kind = kind;
+  out.chanId = chanId;
+  out.seq = seq;
+  return true;
+}
+
+/** The value `uintEnd` read. */
+let uintValue = 0;
+
+/**
+ * The end of a JSON non-negative integer at `i` that is a safe integer (`FrameScanner.uint`'s rules: no
+ * sign, fraction, exponent or leading zero, at most 16 digits), or -1.
+ */
+function uintEnd(text: string, i: number): number {
+  const start = i;
+  let v = 0;
+  for (; i < text.length; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d >>> 0 > 9) break;
+    v = v * 10 + d;
+  }
+  const n = i - start;
+  if (n === 0 || n > 16 || (n > 1 && text.charCodeAt(start) === 48) || v > Number.MAX_SAFE_INTEGER) return -1;
+  uintValue = v;
+  return i;
+}
+
+/** `jsNumberText`'s rules for the number at `start`: its end, or -1. */
+function jsNumberEnd(text: string, start: number): number {
+  let i = start;
+  if (text.charCodeAt(i) === 45 /* - */) i++;
+  const intStart = i;
+  let c = text.charCodeAt(i);
+  if (c === 48 /* 0 */) {
+    i++;
+  } else {
+    while (c >= 48 && c <= 57) c = text.charCodeAt(++i);
+  }
+  const intDigits = i - intStart;
+  if (intDigits === 0) return -1;
+  let sig = text.charCodeAt(intStart) === 48 ? 0 : intDigits;
+  c = text.charCodeAt(i);
+  if (c === 46 /* . */) {
+    const fracStart = ++i;
+    c = text.charCodeAt(i);
+    let zeros = 0;
+    while (c >= 48 && c <= 57) {
+      if (sig === 0 && c === 48) zeros++;
+      else sig++;
+      c = text.charCodeAt(++i);
+    }
+    if (i === fracStart || text.charCodeAt(i - 1) === 48) return -1;
+    if (intDigits === 1 && text.charCodeAt(intStart) === 48 && zeros > 5) return -1;
+  } else if (sig === 0 && i - start > 1) {
+    return -1;
+  }
+  if (sig > 15 || c === 101 /* e */ || c === 69 /* E */) return -1;
+  return i;
+}
+
 /** `[price,count,amount]`: count a non-negative safe integer, amount not zero, all in `String(n)` form. */
 function scanEntry(): BookEntry | undefined {
   if (!sc.char(91)) return undefined;

@@ -12,7 +12,13 @@ import type { FeedHandlerOptions, TrackedBook, VenueFeedHandler } from '../feed-
 import { truncateBook } from '../frame-scan.ts';
 import { BitfinexChecksumBuilder } from './checksum.ts';
 import { BitfinexConnections, type BitfinexConnState, bitfinexUnknown, onBitfinexEvent } from './connections.ts';
-import { scanBitfinexBookFrame } from './fast-book.ts';
+import {
+  BitfinexSmallFrame,
+  SMALL_CHECKSUM,
+  SMALL_UPDATE,
+  scanBitfinexBookFrame,
+  scanBitfinexSmallFrame,
+} from './fast-book.ts';
 import { BitfinexFastChecksum } from './fast-checksum.ts';
 import { bitfinexTradeEvents } from './trades.ts';
 import {
@@ -54,6 +60,8 @@ type ConnState = BitfinexConnState<Channel>;
 
 export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
   private readonly conns = new BitfinexConnections<Channel>();
+  /** The reusable result of the small-frame scanner. */
+  private readonly small = new BitfinexSmallFrame();
 
   constructor(options: FeedHandlerOptions = {}) {
     super(BITFINEX_VENUE, options);
@@ -74,8 +82,20 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
 
   protected handleFrame(conn: string, data: string, ts: number): void {
     const state = this.conns.get(conn);
+    const seqAll = (state.flags & FLAG_SEQ_ALL) !== 0;
+    // A live book's updates, checksums and heartbeats: read in place, no body objects.
+    const sf = this.small;
+    if (scanBitfinexSmallFrame(data, seqAll, sf)) {
+      const b = state.channels.get(sf.chanId)?.book;
+      if (b !== undefined) {
+        if (seqAll) this.checkSequence(state, sf.seq, ts);
+        if (sf.kind === SMALL_UPDATE) this.update(b, sf.price, sf.count, sf.amount, ts);
+        else if (sf.kind === SMALL_CHECKSUM) this.verify(b, sf.checksum, ts);
+        return;
+      }
+    }
     // Book frames in the venue's exact layout, without JSON.parse (other channels take the path below).
-    const fast = scanBitfinexBookFrame(data, (state.flags & FLAG_SEQ_ALL) !== 0);
+    const fast = scanBitfinexBookFrame(data, seqAll);
     if (fast !== undefined) {
       const ch = state.channels.get(fast.chanId);
       if (ch?.book !== undefined) {
@@ -121,7 +141,7 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
         this.snapshot(b, body.entries, ts);
         return;
       case 'update':
-        this.update(b, body.entry, ts);
+        this.update(b, body.entry.price, body.entry.count, body.entry.amount, ts);
         return;
     }
   }
@@ -190,15 +210,15 @@ export class BitfinexFeedHandler extends BookFeedHandler<BfxBook> {
     tb.checkCrossed(ts);
   }
 
-  private update(b: BfxBook, e: BookEntry, ts: number): void {
+  private update(b: BfxBook, price: string, count: number, amount: string, ts: number): void {
     const tb = b.tb;
     if (!tb.inSync) return; // waiting for a snapshot
     // count == 0 deletes: amount 1 from the bids, -1 from the asks.
     // One level: the book's single-level set is atomic too (a typed error leaves the book as it was).
     const book = tb.book;
-    const ask = isAsk(e);
-    const p = book.parsePrice(e.price);
-    book.setScaled(ask ? 'ask' : 'bid', p, e.count === 0 ? '0' : absText(e.amount));
+    const ask = amount.charCodeAt(0) === 45; /* - */
+    const p = book.parsePrice(price);
+    book.setScaled(ask ? 'ask' : 'bid', p, count === 0 ? '0' : absText(amount));
     b.fast.touched(ask ? 1 : 0, p); // the checksum compares only the levels this change can reach
     truncateBook(book, b.len); // tb.book.truncate, cheaper for the level a delta pushes out
     b.fast.truncated(b.len);

@@ -11,11 +11,11 @@
  * no seqId/prevSeqId, and some captures have no checksum.)
  */
 import { detach, FlatLevels, FrameScanner } from '../frame-scan.ts';
-import { OKX_BOOK_CHANNELS, type OkxBookData, type OkxBookPush, type OkxLevel } from './wire.ts';
+import { OKX_BOOK_CHANNELS, type OkxBookPush, type OkxLevel } from './wire.ts';
 
 /**
  * A scanned push with one data element (the only form OKX sends): `parseBookPush`'s push with that
- * element's levels as a `FlatLevels` (asks first, as in the frame; reused: read it at once).
+ * element's levels as a `FlatLevels` (asks first, as in the frame). Both are reused: read them at once.
  */
 export interface ScannedOkxPush {
   readonly channel: string;
@@ -71,39 +71,69 @@ export function scanOkxBookPushFlat(text: string): ScannedOkxPush | undefined {
   else if (sc.lit('snapshot"')) action = 'snapshot';
   else return undefined;
   if (!sc.lit(',"data":[')) return undefined;
-  const d = scanData();
-  if (d === undefined || !sc.char(93 /* ] */) || !sc.char(125 /* } */) || !sc.done) return undefined;
-  return { channel, instId, action, levels: flat, checksum: d.checksum, seqId: d.seqId, prevSeqId: d.prevSeqId };
+  if (!scanData() || !sc.char(93 /* ] */) || !sc.char(125 /* } */) || !sc.done) return undefined;
+  const out = scanned;
+  out.channel = channel;
+  out.instId = instId;
+  out.action = action;
+  out.checksum = head.checksum;
+  out.seqId = head.seqId;
+  out.prevSeqId = head.prevSeqId;
+  return out;
 }
 
-/** `{"asks":[...],"bids":[...],"ts":"1","checksum":1,"prevSeqId":1,"seqId":1}`, the last four optional. */
-function scanData(): Omit<OkxBookData, 'asks' | 'bids'> | undefined {
-  if (!sc.lit('{"asks":')) return undefined;
+/** The result of `scanOkxBookPushFlat`, reused from frame to frame like its `levels`. */
+const scanned: { -readonly [K in keyof ScannedOkxPush]: ScannedOkxPush[K] } = {
+  channel: '',
+  instId: '',
+  action: 'update',
+  levels: flat,
+  checksum: undefined,
+  seqId: undefined,
+  prevSeqId: undefined,
+};
+
+/** What `scanData` read besides the levels. */
+const head: { checksum: number | undefined; seqId: number | undefined; prevSeqId: number | undefined } = {
+  checksum: undefined,
+  seqId: undefined,
+  prevSeqId: undefined,
+};
+
+/**
+ * `{"asks":[...],"bids":[...],"ts":"1","checksum":1,"prevSeqId":1,"seqId":1}`, the last four optional:
+ * the levels into `flat`, the rest into `head`.
+ */
+function scanData(): boolean {
+  if (!sc.lit('{"asks":')) return false;
   flat.reset(sc.text, true);
-  if (!sc.flatTextLevels(flat) || !sc.lit(',"bids":')) return undefined;
+  if (!sc.flatTextLevels(flat) || !sc.lit(',"bids":')) return false;
   flat.endAsks();
-  if (!sc.flatTextLevels(flat)) return undefined;
+  if (!sc.flatTextLevels(flat)) return false;
   if (sc.lit(',"ts":"')) {
     // Not used by the book; any escape-free string, as parseBookPush ignores it.
     const e = sc.stringEnd(sc.at);
-    if (e < 0) return undefined;
+    if (e < 0) return false;
     sc.at = e + 1;
   }
   let checksum: number | undefined;
   if (sc.lit(',"checksum":')) {
     checksum = sc.int();
-    if (checksum === undefined || checksum < -0x80000000 || checksum > 0x7fffffff) return undefined;
+    if (checksum === undefined || checksum < -0x80000000 || checksum > 0x7fffffff) return false;
   }
   let prevSeqId: number | undefined;
   if (sc.lit(',"prevSeqId":')) {
     prevSeqId = sc.int();
-    if (prevSeqId === undefined) return undefined;
+    if (prevSeqId === undefined) return false;
   }
   let seqId: number | undefined;
   if (sc.lit(',"seqId":')) {
     seqId = sc.int();
-    if (seqId === undefined) return undefined;
+    if (seqId === undefined) return false;
   }
-  if (!sc.char(125 /* } */)) return undefined;
-  return { checksum, seqId, prevSeqId };
+  if (!sc.char(125 /* } */)) return false;
+  head.checksum = checksum;
+  head.seqId = seqId;
+  head.prevSeqId = prevSeqId;
+  return true;
 }

@@ -191,6 +191,7 @@ export class OkxFeedHandler extends BookFeedHandler<OkxBook> {
     tb.book.applySnapshot(d.bids, d.asks); // validated first: a typed error leaves the book as it was
     tb.beginResync(ts);
     b.texts.clear();
+    b.fast.bookReplaced();
     recordTexts(b, d);
     tb.updates++;
     tb.lastSeq = d.seqId ?? -1;
@@ -210,7 +211,7 @@ export class OkxFeedHandler extends BookFeedHandler<OkxBook> {
     }
     if (levels instanceof FlatLevels) {
       levels.apply(tb.book); // applyDelta's result, errors and atomicity
-      recordFlatTexts(b, levels);
+      recordFlatTexts(b, levels, d.checksum !== undefined && d.checksum !== 0);
     } else {
       tb.book.applyDelta(levels.bids, levels.asks);
       recordTexts(b, levels);
@@ -250,15 +251,36 @@ function recordTexts(b: OkxBook, d: OkxBookData): void {
   putTexts(book, b.texts, b.texts.asks, d.asks);
 }
 
-/** `recordTexts` for a scanned update's levels (asks first, as OKX writes them). */
-function recordFlatTexts(b: OkxBook, flat: FlatLevels): void {
+/**
+ * `recordTexts` for a scanned update's levels (asks first, as OKX writes them), read in the frame: a
+ * canonical price text (the usual case) is neither sliced nor parsed while no odd text is kept. With
+ * `report`, each level applied is reported to the book's checksum (`touched`), which then reads only the
+ * top positions the changes can have reached.
+ */
+function recordFlatTexts(b: OkxBook, flat: FlatLevels, report: boolean): void {
   const book = b.tb.book;
   const texts = b.texts;
   texts.rescale(book.priceScale);
-  const first = flat.asksFirst ? texts.asks : texts.bids;
-  const second = flat.asksFirst ? texts.bids : texts.asks;
-  for (let k = 0; k < flat.n; k++) {
-    putText(book, texts, k < flat.split ? first : second, flat.priceText(k), flat.sizeText(k));
+  const asksFirst = flat.asksFirst;
+  const first = asksFirst ? texts.asks : texts.bids;
+  const second = asksFirst ? texts.bids : texts.asks;
+  const split = flat.split;
+  const n = flat.n;
+  if (report && flat.appliedScaled) {
+    const fast = b.fast;
+    const s0: 0 | 1 = asksFirst ? 1 : 0;
+    const s1: 0 | 1 = asksFirst ? 0 : 1;
+    for (let k = 0; k < n; k++) fast.touched(k < split ? s0 : s1, flat.scaledPrice(k));
+  }
+  if (first.size + second.size === 0) {
+    for (let k = 0; k < n; k++) {
+      if (!flat.priceIsCanonical(k))
+        putText(book, texts, k < split ? first : second, flat.priceText(k), flat.sizeText(k));
+    }
+    return;
+  }
+  for (let k = 0; k < n; k++) {
+    putText(book, texts, k < split ? first : second, flat.priceText(k), flat.sizeText(k));
   }
 }
 
