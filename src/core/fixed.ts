@@ -78,23 +78,27 @@ export function parseScaled(text: string, scale: number): number {
  * `parseScaled` (which reports the error) whenever the result is not a valid value.
  */
 export function parsePlain(text: string, scale: number): number {
-  const n = text.length;
-  let i = 0;
+  return parsePlainAt(text, 0, text.length, scale);
+}
+
+/** `parsePlain(text.slice(start, end), scale)` without the slice: the same value for the same text. */
+export function parsePlainAt(text: string, start: number, end: number, scale: number): number {
+  let i = start;
   let m = 0;
   let c = 0;
-  for (; i < n; i++) {
+  for (; i < end; i++) {
     c = text.charCodeAt(i) - 48;
     if (c >>> 0 > 9) break;
     m = m * 10 + c;
   }
   let f = 0;
-  if (i < n) {
+  if (i < end) {
     if (c !== -2 /* . */) return -1;
-    const intDigits = i;
+    const intDigits = i - start;
     i++;
-    if (intDigits === 0 && i === n) return -1;
+    if (intDigits === 0 && i === end) return -1;
     let zerosBeyond = true;
-    for (; i < n; i++) {
+    for (; i < end; i++) {
       c = text.charCodeAt(i) - 48;
       if (c >>> 0 > 9) return -1;
       if (f < scale) {
@@ -103,7 +107,7 @@ export function parsePlain(text: string, scale: number): number {
       } else if (c !== 0) zerosBeyond = false;
     }
     if (!zerosBeyond) return Number.NaN;
-  } else if (n === 0) {
+  } else if (end === start) {
     return -1;
   }
   const r = f === scale ? m : m * (POW10[scale - f] as number);

@@ -5,7 +5,6 @@
  *   characters) and reports anything else as a failure, so the caller declines and the JSON.parse path
  *   decides. Strings are slices of the frame; level text that outlives the frame goes through `detach`.
  * - `TopChecksumMemo`, the last checksum of a book's top levels, reused while they are unchanged.
- * - `InterleavedCrc`, CRC-32 over cached per-level fragments (crc32-combine.ts), for OKX and Bitfinex.
  * - `truncateBook`, `L2Book.truncate` for the usual case of a few levels beyond a fixed depth.
  * - `FlatLevels`, a delta's levels as offsets into the frame (no per-level arrays, no price strings, no
  *   size string for a delete) with plain prices and sizes already read, applied to a book with exactly
@@ -13,8 +12,7 @@
  */
 import type { BookSide } from '../book/book-side.ts';
 import type { L2Book, RawLevel } from '../book/l2-book.ts';
-import { MAX_DECIMAL_TEXT, sizeIsPositive } from '../core/fixed.ts';
-import { CRC_INIT, type CrcFragment, crcAppend, crcByte } from './crc32-combine.ts';
+import { MAX_DECIMAL_TEXT, parsePlainAt, sizeIsPositive } from '../core/fixed.ts';
 
 /**
  * V8 makes a slice of 13 or more characters a view that keeps its whole parent string alive, so a size
@@ -320,192 +318,12 @@ export class TopChecksumMemo {
   }
 }
 
-// ---- CRC-32 over concatenated fragments ----------------------------------------------------------------
-//
-// The CRC pieces live in crc32-combine.ts; re-exported here for the checksum builders that import them
-// from this module.
-export { CRC_INIT, type CrcFragment, crcAppend, crcByte, crcUpdate } from './crc32-combine.ts';
-
-/** Builds the fragment of one level (side 0 bids, 1 asks), or undefined for a text outside ASCII. */
-export interface CrcFragmentSource {
-  fragment(side: 0 | 1, price: number, size: string): CrcFragment | undefined;
-  /**
-   * Whether a fragment built earlier for this price and size still describes the level (false when the
-   * text depends on more than price and size, and that changed).
-   */
-  current(side: 0 | 1, price: number, fragment: CrcFragment): boolean;
-}
-
-/**
- * The CRC of `bid0:ask0:bid1:ask1:...` over a book's top levels (OKX, Bitfinex), updated from the last
- * computation: a level at the same or a neighbouring position with the same price and size keeps its
- * fragment (a change shifts the levels below it by one), and the register after each pair is kept, so
- * the pairs above the first changed level are not recomputed at all.
- */
-export class InterleavedCrc {
-  private readonly depth: number;
-  // Double-buffered: the last computation's levels and fragments (cur), and the one being built (next).
-  private curPrices: Float64Array;
-  private curSizes: string[];
-  private curFrags: (CrcFragment | undefined)[];
-  private nextPrices: Float64Array;
-  private nextSizes: string[];
-  private nextFrags: (CrcFragment | undefined)[];
-  /** Register after pair k of the last computation. */
-  private readonly regs: Int32Array;
-  private nb = -1;
-  private na = -1;
-
-  constructor(depth: number) {
-    this.depth = depth;
-    this.curPrices = new Float64Array(2 * depth);
-    this.nextPrices = new Float64Array(2 * depth);
-    this.curSizes = new Array<string>(2 * depth).fill('');
-    this.nextSizes = new Array<string>(2 * depth).fill('');
-    this.curFrags = new Array<CrcFragment | undefined>(2 * depth).fill(undefined);
-    this.nextFrags = new Array<CrcFragment | undefined>(2 * depth).fill(undefined);
-    this.regs = new Int32Array(depth);
-  }
-
-  /** Forgets the last computation (its fragments no longer describe the levels' text). */
-  invalidate(): void {
-    this.nb = -1;
-    this.na = -1;
-  }
-
-  /** The signed CRC-32 over `top`'s levels (as of its last `unchanged`), or undefined (see the source). */
-  checksum(top: TopChecksumMemo, src: CrcFragmentSource): number | undefined {
-    const nb = top.nb;
-    const na = top.na;
-    const fb = this.side(top, src, 0, nb, this.nb);
-    const fa = fb < -1 ? fb : this.side(top, src, 1, na, this.na);
-    if (fb < -1 || fa < -1) {
-      this.invalidate();
-      return undefined;
-    }
-    const start = this.nb < 0 ? 0 : Math.min(fb, fa);
-    const d = this.depth;
-    const frags = this.nextFrags;
-    const regs = this.regs;
-    let r = start === 0 ? CRC_INIT : (regs[start - 1] as number);
-    let first = start === 0;
-    const pairs = Math.max(nb, na);
-    for (let k = start; k < pairs; k++) {
-      if (k < nb) {
-        const f = frags[k] as CrcFragment;
-        if (!first) r = crcByte(r, 58 /* : */);
-        r = crcAppend(r, f.crc0, f.len);
-        first = false;
-      }
-      if (k < na) {
-        const f = frags[d + k] as CrcFragment;
-        if (!first) r = crcByte(r, 58);
-        r = crcAppend(r, f.crc0, f.len);
-        first = false;
-      }
-      regs[k] = r;
-    }
-    // The levels just built become the last computation.
-    const p = this.curPrices;
-    this.curPrices = this.nextPrices;
-    this.nextPrices = p;
-    const s = this.curSizes;
-    this.curSizes = this.nextSizes;
-    this.nextSizes = s;
-    const f = this.curFrags;
-    this.curFrags = this.nextFrags;
-    this.nextFrags = f;
-    this.nb = nb;
-    this.na = na;
-    return r ^ CRC_INIT;
-  }
-
-  /**
-   * Fills the next buffers for one side; returns the first position whose level differs from the last
-   * computation's (n when none), or -2 when a fragment could not be built. Both computations' levels are
-   * sorted best first, so one walk over the last computation's levels finds every level kept (at any
-   * shift of position) and reuses its fragment.
-   */
-  private side(top: TopChecksumMemo, src: CrcFragmentSource, which: 0 | 1, n: number, n0: number): number {
-    const off = which === 0 ? 0 : this.depth;
-    const prices = top.prices;
-    const sizes = top.sizes;
-    const cp = this.curPrices;
-    const cs = this.curSizes;
-    const cf = this.curFrags;
-    const np = this.nextPrices;
-    const ns = this.nextSizes;
-    const nf = this.nextFrags;
-    let first = -1;
-    let q = 0; // the walk over the last computation's levels (side-relative)
-    for (let i = 0; i < n; i++) {
-      const j = off + i;
-      const p = prices[j] as number;
-      const s = sizes[j] as string;
-      // Skip the old levels better than p (bids: higher prices; asks: lower).
-      if (which === 0) while (q < n0 && (cp[off + q] as number) > p) q++;
-      else while (q < n0 && (cp[off + q] as number) < p) q++;
-      let f: CrcFragment | undefined;
-      if (q < n0 && cp[off + q] === p && cs[off + q] === s) {
-        f = cf[off + q];
-        if (!src.current(which, p, f as CrcFragment)) f = undefined;
-      }
-      if (f === undefined || q !== i) {
-        if (first < 0) first = i;
-        if (f === undefined) {
-          f = src.fragment(which, p, s);
-          if (f === undefined) return -2;
-        }
-      }
-      np[j] = p;
-      ns[j] = s;
-      nf[j] = f;
-    }
-    if (first >= 0) return first;
-    return n0 < 0 ? 0 : Math.min(n, n0);
-  }
-}
-
 // ---- flat deltas ------------------------------------------------------------------------------------------
 
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 ** i); // as src/core/fixed.ts
 
-/**
- * `parsePlain(text.slice(start, end), scale)` (src/core/fixed.ts) without the slice: the same value for
- * the same text, -1 for anything that is not unsigned plain decimal digits, NaN for a non-zero digit
- * beyond `scale`.
- */
-export function plainAt(text: string, start: number, end: number, scale: number): number {
-  let i = start;
-  let m = 0;
-  let c = 0;
-  for (; i < end; i++) {
-    c = text.charCodeAt(i) - 48;
-    if (c >>> 0 > 9) break;
-    m = m * 10 + c;
-  }
-  let f = 0;
-  if (i < end) {
-    if (c !== -2 /* . */) return -1;
-    const intDigits = i - start;
-    i++;
-    if (intDigits === 0 && i === end) return -1;
-    let zerosBeyond = true;
-    for (; i < end; i++) {
-      c = text.charCodeAt(i) - 48;
-      if (c >>> 0 > 9) return -1;
-      if (f < scale) {
-        m = m * 10 + c;
-        f++;
-      } else if (c !== 0) zerosBeyond = false;
-    }
-    if (!zerosBeyond) return Number.NaN;
-  } else if (end === start) {
-    return -1;
-  }
-  const r = f === scale ? m : m * (POW10[scale - f] as number);
-  return r > Number.MAX_SAFE_INTEGER ? -1 : r;
-}
+/** `parsePlain` of src/core/fixed.ts over `text[start, end)` without the slice. */
+export const plainAt = parsePlainAt;
 
 /**
  * A scanned size's class (`FlatLevels.pushScanned`): zero (a delete) or positive, read from its plain form

@@ -21,7 +21,7 @@
  */
 import type { BookSide } from '../book/book-side.ts';
 import type { L2Book } from '../book/l2-book.ts';
-import { CRC_INIT, crcAppend, crcByte } from './frame-scan.ts';
+import { CRC_INIT, crcAppend, crcByte } from './crc32-combine.ts';
 
 const COLON = 58;
 
