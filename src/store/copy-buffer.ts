@@ -13,11 +13,12 @@ const encoder = new TextEncoder();
 let isoSecond = Number.NaN;
 const isoPrefix = new Uint8Array(20);
 
-export class CopyBuffer {
-  private buf: Uint8Array;
-  private len = 0;
+/** The growable bytes both COPY encoders write into. */
+class GrowableBytes {
+  protected buf: Uint8Array;
+  protected len = 0;
 
-  constructor(initialBytes = 1 << 16) {
+  constructor(initialBytes: number) {
     this.buf = new Uint8Array(initialBytes);
   }
 
@@ -25,18 +26,29 @@ export class CopyBuffer {
     return this.len;
   }
 
-  /** The rows written so far (a view: valid until the next write). */
+  /** The bytes written so far (a view: valid until the next write). */
   bytes(): Uint8Array {
     return this.buf.subarray(0, this.len);
   }
 
-  private ensure(n: number): void {
+  /** Makes room for `n` more bytes (doubling the buffer). */
+  protected ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.len + n) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
+    this.grown();
+  }
+
+  /** Called after the buffer was replaced. */
+  protected grown(): void {}
+}
+
+export class CopyBuffer extends GrowableBytes {
+  constructor(initialBytes = 1 << 16) {
+    super(initialBytes);
   }
 
   tab(): void {
@@ -149,20 +161,14 @@ const TEXT_OID = 25;
  * bulk of the rows. Call `header()` once, then per row `row(fields)` and one writer per field, then
  * `trailer()`. Integers must be safe integers; times whole ms from 1970 to 9999 (as `CopyBuffer.isoMs`).
  */
-export class BinaryCopyBuffer {
-  private buf: Uint8Array;
+export class BinaryCopyBuffer extends GrowableBytes {
   private view: DataView;
-  private len = 0;
   /** Scratch base-10000 digits of one `numeric` (the domain caps decimal text at 64 characters). */
   private groups = new Int32Array(64);
 
   constructor(initialBytes = 1 << 16) {
-    this.buf = new Uint8Array(initialBytes);
+    super(initialBytes);
     this.view = new DataView(this.buf.buffer);
-  }
-
-  get length(): number {
-    return this.len;
   }
 
   /** Whether any row was written (the header alone is not a row). */
@@ -170,19 +176,8 @@ export class BinaryCopyBuffer {
     return this.len <= BINARY_HEADER.length;
   }
 
-  /** The encoded bytes so far (a view: valid until the next write). */
-  bytes(): Uint8Array {
-    return this.buf.subarray(0, this.len);
-  }
-
-  private ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
+  protected override grown(): void {
+    this.view = new DataView(this.buf.buffer);
   }
 
   header(): void {
