@@ -4,67 +4,34 @@
  * (.stack/kafka-libs, or QOB_STACK_KAFKA_LIBS); skips with a message when Java or the jars are absent.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { Deduplicator } from '../../src/bus/bus.ts';
 import { KafkaBus } from '../../src/bus/kafka.ts';
 import { BUS_TOPICS } from '../../src/bus/topics.ts';
 import type { BookDeltaEvent } from '../../src/domain/events.ts';
+import { ownKafka, ownKafkaSkipReason } from '../support/own-kafka.ts';
 import { delta, perKeyOrdered, until } from './helpers.ts';
 
-const run = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
-const STACK_SH = path.join(root, 'scripts/stack.sh');
-const LIBS = process.env.QOB_STACK_KAFKA_LIBS ?? path.join(root, '.stack/kafka-libs');
 const PORT = 27092;
 const DELTA = BUS_TOPICS['book.delta'];
 const SYMBOLS = ['BTC-USDT', 'ETH-USDT', 'SOL-USDT', 'XRP-USDT', 'DOGE-USDT'];
 
-function skipReason(): string | false {
-  try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' });
-  } catch {
-    return 'java is not installed (needed for a Kafka of our own)';
-  }
-  if (!existsSync(LIBS) || !readdirSync(LIBS).some((f) => f.startsWith('.complete-'))) {
-    return `no Kafka jars in ${LIBS} (run \`bash scripts/stack.sh up\` once, or set QOB_STACK_KAFKA_LIBS)`;
-  }
-  return false;
-}
-
-const SKIP = skipReason();
+const SKIP = ownKafkaSkipReason();
 
 describe('KafkaBus across a broker restart (own single-node Kafka)', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'qob-kafka-restart-'));
-  const env = {
-    ...process.env,
-    QOB_STACK_DIR: dir,
-    QOB_STACK_KAFKA_PORT: String(PORT),
-    QOB_STACK_KAFKA_CONTROLLER_PORT: '27093',
-    QOB_STACK_PG_PORT: '27432',
-    QOB_STACK_REDIS_PORT: '27379',
-    QOB_STACK_KAFKA_LIBS: LIBS,
-  };
-  const stack = (cmd: 'kafka-up' | 'kafka-down') => run('bash', [STACK_SH, cmd], { env, timeout: 150_000 });
+  const kafka = ownKafka(PORT, 'qob-kafka-restart-');
 
   before(async () => {
     if (SKIP) return;
-    await stack('kafka-up');
+    await kafka.up();
   });
-  after(async () => {
-    if (!SKIP) await stack('kafka-down').catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => kafka.dispose());
 
   it('delivers every event exactly once (after dedup) and in per-key order while the broker restarts mid-stream', {
     skip: SKIP,
   }, async () => {
     const bus = await KafkaBus.connect({
-      brokers: [`127.0.0.1:${PORT}`],
+      brokers: [kafka.broker],
       topicPrefix: 'restart.',
       partitions: 3,
       eventsPerMessage: 8,
@@ -90,9 +57,9 @@ describe('KafkaBus across a broker restart (own single-node Kafka)', () => {
         }
       })();
       await until(() => published >= N / 3 && got.length > 0, 60_000, 'a third of the stream before the restart');
-      await stack('kafka-down');
+      await kafka.down();
       const duringOutage = published;
-      await stack('kafka-up');
+      await kafka.up();
       await publisher;
       await until(() => got.length >= N, 120_000, 'every event after the restart');
       await new Promise((r) => setTimeout(r, 500)); // nothing more may arrive

@@ -8,12 +8,7 @@
  * all-in-one store's). Reuses the main stack's Kafka jars; skips without Java, the jars or the engines.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { KafkaBus } from '../../src/bus/kafka.ts';
 import { RedisCache } from '../../src/bus/redis-cache.ts';
 import type { QobError } from '../../src/core/errors.ts';
@@ -22,6 +17,7 @@ import { OrderbookService } from '../../src/services/orderbook.ts';
 import { RedisMarketData } from '../../src/services/redis-source.ts';
 import { StorageService } from '../../src/services/storage.ts';
 import { openStore } from '../../src/store/index.ts';
+import { ownKafka, ownKafkaSkipReason } from '../support/own-kafka.ts';
 import {
   appliedLog,
   assertAppliedOnce,
@@ -35,42 +31,18 @@ import {
   until,
 } from './helpers.ts';
 
-const run = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
-const STACK_SH = path.join(root, 'scripts/stack.sh');
-const LIBS = process.env.QOB_STACK_KAFKA_LIBS ?? path.join(root, '.stack/kafka-libs');
 const PORT = 28092;
 const DEPTH = 20;
 const SYMBOLS = ['BTC-USDT', 'ETH-USDT', 'SOL-USDT', 'XRP-USDT'];
 
 function skipReason(): string | false {
-  const missing = missingEngines('redis', 'pg');
-  if (missing !== undefined) return missing;
-  try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' });
-  } catch {
-    return 'java is not installed (needed for a Kafka of our own)';
-  }
-  if (!existsSync(LIBS) || !readdirSync(LIBS).some((f) => f.startsWith('.complete-'))) {
-    return `no Kafka jars in ${LIBS} (run \`bash scripts/stack.sh up\` once, or set QOB_STACK_KAFKA_LIBS)`;
-  }
-  return false;
+  return missingEngines('redis', 'pg') ?? ownKafkaSkipReason();
 }
 
 const SKIP = skipReason();
 
 describe('the services across a Kafka broker restart (own single-node Kafka)', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'qob-svc-broker-'));
-  const env = {
-    ...process.env,
-    QOB_STACK_DIR: dir,
-    QOB_STACK_KAFKA_PORT: String(PORT),
-    QOB_STACK_KAFKA_CONTROLLER_PORT: '28093',
-    QOB_STACK_PG_PORT: '28432',
-    QOB_STACK_REDIS_PORT: '28379',
-    QOB_STACK_KAFKA_LIBS: LIBS,
-  };
-  const stack = (cmd: 'kafka-up' | 'kafka-down') => run('bash', [STACK_SH, cmd], { env, timeout: 150_000 });
+  const kafka = ownKafka(PORT, 'qob-svc-broker-');
   const closers: (() => Promise<unknown>)[] = [];
   after(async () => {
     // One at a time, each bounded: a close that hangs must not hold the run.
@@ -80,18 +52,17 @@ describe('the services across a Kafka broker restart (own single-node Kafka)', (
       await Promise.race([c().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 5000)))]);
       clearTimeout(timer);
     }
-    if (!SKIP) await stack('kafka-down').catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    await kafka.dispose();
   });
 
   it('loses no event and applies none twice; books resync and stored rows are complete and unique', {
     skip: SKIP,
   }, async (t) => {
-    await stack('kafka-up');
+    await kafka.up();
     const prefix = uniquePrefix('br');
     const bus = async () => {
       const b = await KafkaBus.connect({
-        brokers: [`127.0.0.1:${PORT}`],
+        brokers: [kafka.broker],
         topicPrefix: prefix,
         partitions: 3,
         maxWaitTimeMs: 10,
@@ -175,10 +146,10 @@ describe('the services across a Kafka broker restart (own single-node Kafka)', (
     });
     closers.push(() => c.close());
     await stepsAt(140);
-    await stack('kafka-down'); // the broker, mid-stream
+    await kafka.down(); // the broker, mid-stream
     const outageAt = steps;
     await new Promise((r) => setTimeout(r, 1000));
-    await stack('kafka-up');
+    await kafka.up();
     await stepsAt(steps + 60);
     stopMarket = true;
     await market;
